@@ -1,0 +1,32 @@
+export {
+  alphaBarsFromBetas,
+  cosineBetas,
+  type DiscreteSchedule,
+  discreteSchedule,
+  linearBetas,
+  scaledLinearBetas,
+} from './beta-schedules.js';
+export { SbmArgumentError } from './errors.js';
+export {
+  type ConvertPredictionOptions,
+  convertPrediction,
+  discreteMarginals,
+  type MarginalCoefficients,
+  type Parameterization,
+} from './parameterization.js';
+export { type ReverseOptions, ReverseSDE } from './reverse-sde.js';
+export { SDE } from './sde.js';
+export { geometricSigmas, karrasSigmas } from './sigma-schedules.js';
+export { SubVPSDE } from './subvp-sde.js';
+export { expandToRank, readTimes, type TimeInput } from './time-input.js';
+export {
+  type DiscreteSpacing,
+  discreteTimesteps,
+  type LogSNRSchedule,
+  type TimeSpacing,
+  type TimeStepsOptions,
+  timeSteps,
+} from './time-steps.js';
+export type { Discretization, DriftDiffusion, MarginalMoments, ScoreFn } from './types.js';
+export { VESDE, type VESDEOptions } from './ve-sde.js';
+export { VPSDE, type VPSDEOptions } from './vp-sde.js';

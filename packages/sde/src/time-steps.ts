@@ -1,0 +1,120 @@
+import { assertFinite, assertInteger, describeValue, SbmArgumentError } from './errors.js';
+import { linspace } from './numeric.js';
+
+/** How {@link timeSteps} places sampling times between `T` and `tMin`. */
+export type TimeSpacing = 'uniform' | 'quadratic' | 'logSNR';
+
+/** The SDE facts {@link timeSteps} needs for `'logSNR'` spacing (every {@link SDE} has them). */
+export interface LogSNRSchedule {
+  readonly T: number;
+  logSNR(t: number): number;
+  tFromLogSNR(logSnr: number): number;
+}
+
+/** Options of {@link timeSteps}. */
+export interface TimeStepsOptions {
+  /** Start time, default 1 (or `sde.T`). */
+  T?: number;
+  /** Last time, default 1e-3 (score_sde's sampling end for VP; 1e-5 is used for VE). */
+  tMin?: number;
+  /** `'uniform'` in t (default), `'quadratic'` (denser near `tMin`, DDIM's quadratic), or `'logSNR'`. */
+  spacing?: TimeSpacing;
+  /** Needed for `'logSNR'` spacing. */
+  sde?: LogSNRSchedule;
+}
+
+/**
+ * A decreasing grid of `n + 1` sampling times `t_0 = T > t_1 > … > t_n = tMin` for a solver
+ * taking `n` steps:
+ * - `'uniform'`: `t_i = T + (i/n)(tMin − T)` (score_sde's `linspace(T, eps, N)`);
+ * - `'quadratic'`: `t_i = tMin + (T − tMin)(1 − i/n)²` (Song et al. 2021, DDIM App. D.2);
+ * - `'logSNR'`: uniform in `log(α²/σ²)` between `logSNR(T)` and `logSNR(tMin)`
+ *   (Lu et al. 2022, DPM-Solver, Sec. 3.3), mapped back with `sde.tFromLogSNR`.
+ */
+export function timeSteps(n: number, options: TimeStepsOptions = {}): number[] {
+  assertInteger('n', n);
+  const T = options.T ?? options.sde?.T ?? 1;
+  const tMin = options.tMin ?? 1e-3;
+  const spacing = options.spacing ?? 'uniform';
+  assertFinite('options.T', T);
+  assertFinite('options.tMin', tMin);
+  if (!(tMin >= 0 && tMin < T)) {
+    throw new SbmArgumentError('options.tMin', `expected 0 <= tMin < T (${T}), got ${tMin}`);
+  }
+  if (spacing === 'uniform') return linspace(T, tMin, n + 1);
+  if (spacing === 'quadratic') {
+    const out = new Array<number>(n + 1);
+    for (let i = 0; i <= n; i++) out[i] = tMin + (T - tMin) * (1 - i / n) ** 2;
+    return out;
+  }
+  if (spacing === 'logSNR') {
+    const { sde } = options;
+    if (!sde) throw new SbmArgumentError('options.sde', "an SDE is required for spacing 'logSNR'");
+    if (tMin === 0 && !Number.isFinite(sde.logSNR(0))) {
+      throw new SbmArgumentError(
+        'options.tMin',
+        "expected tMin > 0 for spacing 'logSNR' (logSNR(0) is infinite)",
+      );
+    }
+    const grid = linspace(sde.logSNR(T), sde.logSNR(tMin), n + 1);
+    const out = grid.map((l) => sde.tFromLogSNR(l));
+    out[0] = T;
+    out[n] = tMin;
+    return out;
+  }
+  throw new SbmArgumentError(
+    'options.spacing',
+    `expected 'uniform', 'quadratic' or 'logSNR', got ${describeValue(spacing)}`,
+  );
+}
+
+/** How {@link discreteTimesteps} picks step indices (the names used by diffusers' schedulers). */
+export type DiscreteSpacing = 'linspace' | 'leading' | 'trailing' | 'quadratic';
+
+/**
+ * `numSteps` decreasing step indices out of `0..numTrainSteps−1` for DDPM/DDIM sampling
+ * (Song et al. 2021, DDIM Sec. 4.2 and App. D.2):
+ * - `'linspace'`: `round(linspace(0, N−1, S))`, reversed — always includes `N−1` and `0`;
+ * - `'leading'`: `i · ⌊N/S⌋` for `i = 0..S−1`, reversed (DDIM's original "uniform" skip);
+ * - `'trailing'`: `round(N − i·N/S) − 1` for `i = 0..S−1` — always includes `N−1`;
+ * - `'quadratic'`: `⌊(linspace(0, √(0.8 N), S))²⌋`, reversed (DDIM's quadratic skip for CIFAR-10).
+ * Indices are distinct; throws if they cannot be.
+ */
+export function discreteTimesteps(
+  numTrainSteps: number,
+  numSteps: number,
+  spacing: DiscreteSpacing = 'leading',
+): number[] {
+  assertInteger('numTrainSteps', numTrainSteps);
+  assertInteger('numSteps', numSteps);
+  if (numSteps > numTrainSteps) {
+    throw new SbmArgumentError(
+      'numSteps',
+      `expected at most numTrainSteps (${numTrainSteps}) steps, got ${numSteps}`,
+    );
+  }
+  const N = numTrainSteps;
+  const S = numSteps;
+  let steps: number[];
+  if (spacing === 'linspace') steps = linspace(0, N - 1, S).map(Math.round);
+  else if (spacing === 'leading') steps = Array.from({ length: S }, (_, i) => i * Math.floor(N / S));
+  else if (spacing === 'trailing')
+    steps = Array.from({ length: S }, (_, i) => Math.round(N - (i * N) / S) - 1).reverse();
+  else if (spacing === 'quadratic') steps = linspace(0, Math.sqrt(0.8 * N), S).map((u) => Math.floor(u * u));
+  else {
+    throw new SbmArgumentError(
+      'spacing',
+      `expected 'linspace', 'leading', 'trailing' or 'quadratic', got ${describeValue(spacing)}`,
+    );
+  }
+  steps.reverse();
+  for (let i = 1; i < steps.length; i++) {
+    if (!(steps[i]! < steps[i - 1]!)) {
+      throw new SbmArgumentError(
+        'numSteps',
+        `${S} steps with spacing '${spacing}' give repeated indices out of ${N}; use fewer steps or another spacing`,
+      );
+    }
+  }
+  return steps;
+}

@@ -1,0 +1,1 @@
+export { type ConsumerProject, consumerTsconfig, createConsumerProject, repoRoot } from './pack-check.js';

@@ -1,0 +1,34 @@
+export {
+  expectTensorsClose,
+  type TensorLike,
+  type TensorsCloseOptions,
+} from './expect-tensors-close.js';
+export {
+  GaussianMixture,
+  type GaussianMixtureParams,
+  type MixturePoints,
+} from './gaussian-mixture.js';
+export {
+  addScaledIdentity,
+  cholesky,
+  choleskySolve,
+  identity,
+  inverseSpd,
+  logDetFromCholesky,
+  type Matrix,
+  matMul,
+  matVec,
+  scaleMatrix,
+  solveLowerTriangular,
+  solveUpperTriangularTransposed,
+  transpose,
+} from './linalg.js';
+export {
+  type LinearSdeCoefficients,
+  type LinearSdeSpec,
+  linearSdeCoefficients,
+} from './linear-sde-oracle.js';
+export { energyDistance, sampleCovariance, sampleMean } from './moments.js';
+export { disposeDeep, expectNoLeaks, type NoLeaksOptions } from './no-leaks.js';
+export { createRng, type Rng } from './rng.js';
+export { useCpuBackend } from './setup-tf.js';
