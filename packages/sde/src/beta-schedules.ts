@@ -14,6 +14,15 @@ export interface DiscreteSchedule {
   readonly alphaBars: readonly number[];
 }
 
+function checkRange(N: number, betaStart: number, betaEnd: number): void {
+  assertInteger('N', N);
+  assertPositive('betaStart', betaStart);
+  assertPositive('betaEnd', betaEnd);
+  if (betaEnd < betaStart) {
+    throw new SbmArgumentError('betaEnd', `expected betaEnd >= betaStart (${betaStart}), got ${betaEnd}`);
+  }
+}
+
 function checkBetas(name: string, betas: readonly number[]): void {
   for (let i = 0; i < betas.length; i++) {
     const b = betas[i]!;
@@ -28,12 +37,7 @@ function checkBetas(name: string, betas: readonly number[]): void {
  * Defaults are the paper's `β_1 = 1e-4`, `β_T = 0.02`.
  */
 export function linearBetas(N: number, betaStart = 1e-4, betaEnd = 0.02): number[] {
-  assertInteger('N', N);
-  assertPositive('betaStart', betaStart);
-  assertPositive('betaEnd', betaEnd);
-  if (betaEnd < betaStart) {
-    throw new SbmArgumentError('betaEnd', `expected betaEnd >= betaStart (${betaStart}), got ${betaEnd}`);
-  }
+  checkRange(N, betaStart, betaEnd);
   const betas = linspace(betaStart, betaEnd, N);
   checkBetas('betaEnd', betas);
   return betas;
@@ -44,12 +48,7 @@ export function linearBetas(N: number, betaStart = 1e-4, betaEnd = 0.02): number
  * `β_i = linspace(√betaStart, √betaEnd, N)²`, defaults `0.00085 … 0.012`.
  */
 export function scaledLinearBetas(N: number, betaStart = 0.00085, betaEnd = 0.012): number[] {
-  assertInteger('N', N);
-  assertPositive('betaStart', betaStart);
-  assertPositive('betaEnd', betaEnd);
-  if (betaEnd < betaStart) {
-    throw new SbmArgumentError('betaEnd', `expected betaEnd >= betaStart (${betaStart}), got ${betaEnd}`);
-  }
+  checkRange(N, betaStart, betaEnd);
   const betas = linspace(Math.sqrt(betaStart), Math.sqrt(betaEnd), N).map((r) => r * r);
   checkBetas('betaEnd', betas);
   return betas;

@@ -7,6 +7,7 @@ export {
   scaledLinearBetas,
 } from './beta-schedules.js';
 export { SbmArgumentError } from './errors.js';
+export { LinearBetaSDE, type VPSDEOptions } from './linear-beta-sde.js';
 export {
   type ConvertPredictionOptions,
   convertPrediction,
@@ -29,4 +30,4 @@ export {
 } from './time-steps.js';
 export type { Discretization, DriftDiffusion, MarginalMoments, ScoreFn } from './types.js';
 export { VESDE, type VESDEOptions } from './ve-sde.js';
-export { VPSDE, type VPSDEOptions } from './vp-sde.js';
+export { VPSDE } from './vp-sde.js';

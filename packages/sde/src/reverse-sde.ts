@@ -58,17 +58,8 @@ export class ReverseSDE {
   sdeWithScore(x: tf.Tensor, t: TimeInput, score: tf.Tensor): DriftDiffusion {
     checkScore(x, score, 'score');
     const { drift, diffusion } = this.forward.sde(x, t);
-    return tf.tidy(() => {
-      const g2 = expandToRank(tf.square(diffusion), x.rank);
-      const c = this.probabilityFlow ? 0.5 : 1;
-      const out = {
-        drift: tf.sub(drift, tf.mul(tf.mul(g2, c), score)),
-        diffusion: this.probabilityFlow ? tf.zerosLike(diffusion) : tf.clone(diffusion),
-      };
-      drift.dispose();
-      diffusion.dispose();
-      return out;
-    }) as DriftDiffusion;
+    const [f, g] = this.combine(drift, diffusion, score);
+    return { drift: f, diffusion: g };
   }
 
   /**
@@ -83,18 +74,26 @@ export class ReverseSDE {
   /** As {@link ReverseSDE.discretize} with a precomputed `score` of the shape of `x`. */
   discretizeWithScore(x: tf.Tensor, t: TimeInput, score: tf.Tensor): Discretization {
     checkScore(x, score, 'score');
-    const { f, G } = this.forward.discretize(x, t);
-    return tf.tidy(() => {
-      const g2 = expandToRank(tf.square(G), x.rank);
+    const fwd = this.forward.discretize(x, t);
+    const [f, G] = this.combine(fwd.f, fwd.G, score);
+    return { f, G };
+  }
+
+  /**
+   * `[f − c g² s, g or 0]` with `c = 1` (SDE) or `½` (ODE), for a forward drift `f` (shape of `x`) and
+   * diffusion `g [B]`; disposes `f` and `g`.
+   */
+  private combine(f: tf.Tensor, g: tf.Tensor1D, score: tf.Tensor): [tf.Tensor, tf.Tensor1D] {
+    const out = tf.tidy(() => {
+      const g2 = expandToRank(tf.square(g), f.rank);
       const c = this.probabilityFlow ? 0.5 : 1;
-      const out = {
-        f: tf.sub(f, tf.mul(tf.mul(g2, c), score)),
-        G: this.probabilityFlow ? tf.zerosLike(G) : tf.clone(G),
-      };
-      f.dispose();
-      G.dispose();
-      return out;
-    }) as Discretization;
+      return [
+        tf.sub(f, tf.mul(tf.mul(g2, c), score)),
+        this.probabilityFlow ? tf.zerosLike(g) : tf.clone(g),
+      ] as [tf.Tensor, tf.Tensor1D];
+    });
+    tf.dispose([f, g]);
+    return out;
   }
 
   private callScore(x: tf.Tensor, t: TimeInput): tf.Tensor {

@@ -1,5 +1,4 @@
-import { SDE } from './sde.js';
-import { type VPSDEOptions, vpOptions } from './vp-sde.js';
+import { LinearBetaSDE, type VPSDEOptions } from './linear-beta-sde.js';
 
 /**
  * Sub-VP SDE (Song et al. 2021, Eq. 12):
@@ -9,39 +8,14 @@ import { type VPSDEOptions, vpOptions } from './vp-sde.js';
  * `σ(t) = 1 − α(t)²` (always below the VP one); prior `N(0, I)`. `discretize` is Euler–Maruyama
  * with `Δt = T/N`.
  */
-export class SubVPSDE extends SDE {
-  readonly betaMin: number;
-  readonly betaMax: number;
-  readonly priorStd = 1;
-
+export class SubVPSDE extends LinearBetaSDE {
   constructor(options: VPSDEOptions = {}) {
-    const o = vpOptions(options);
-    super(o.N);
-    this.betaMin = o.betaMin;
-    this.betaMax = o.betaMax;
-  }
-
-  /** `β(t) = β_min + t (β_max − β_min)`. */
-  beta(t: number): number {
-    return this.betaMin + t * (this.betaMax - this.betaMin);
-  }
-
-  /** `log α(t) = −¼ t² (β_max − β_min) − ½ t β_min`; note `∫₀ᵗ β = −2 log α(t)`. */
-  logMeanCoeff(t: number): number {
-    return -0.25 * t * t * (this.betaMax - this.betaMin) - 0.5 * t * this.betaMin;
-  }
-
-  driftCoefficient(t: number): number {
-    return -0.5 * this.beta(t);
+    super(options);
   }
 
   /** `g(t) = √(β(t) (1 − e^{4 log α(t)}))`. */
   diffusionCoefficient(t: number): number {
     return Math.sqrt(this.beta(t) * -Math.expm1(4 * this.logMeanCoeff(t)));
-  }
-
-  alpha(t: number): number {
-    return Math.exp(this.logMeanCoeff(t));
   }
 
   /** `σ(t) = 1 − α(t)²`, computed as `−expm1(2 log α)`. */

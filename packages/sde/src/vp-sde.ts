@@ -1,30 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { assertFinite, assertNonNegative, SbmArgumentError } from './errors.js';
+import { SbmArgumentError } from './errors.js';
+import { LinearBetaSDE, type VPSDEOptions } from './linear-beta-sde.js';
 import { linspace, softplus } from './numeric.js';
-import { SDE } from './sde.js';
 import { batchSize, coefficientTensor, expandToRank, readTimes, type TimeInput } from './time-input.js';
 import type { Discretization } from './types.js';
-
-/** Options of {@link VPSDE} and {@link SubVPSDE}. */
-export interface VPSDEOptions {
-  /** β(0), default 0.1. */
-  betaMin?: number;
-  /** β(1), default 20. Must exceed `betaMin`. */
-  betaMax?: number;
-  /** Number of discretization steps, default 1000. */
-  N?: number;
-}
-
-/** Validates and fills VP/sub-VP options. @internal */
-export function vpOptions(options: VPSDEOptions): Required<VPSDEOptions> {
-  const { betaMin = 0.1, betaMax = 20, N = 1000 } = options;
-  assertNonNegative('options.betaMin', betaMin);
-  assertFinite('options.betaMax', betaMax);
-  if (!(betaMax > betaMin)) {
-    throw new SbmArgumentError('options.betaMax', `expected betaMax > betaMin (${betaMin}), got ${betaMax}`);
-  }
-  return { betaMin, betaMax, N };
-}
 
 /**
  * Variance-preserving SDE (Song et al. 2021, Eq. 11), the continuous limit of DDPM:
@@ -40,47 +19,24 @@ export function vpOptions(options: VPSDEOptions): Required<VPSDEOptions> {
  * const { mean, std } = sde.marginalProb(x0, 0.5); // x0 [B,H,W,C] → mean [B,H,W,C], std [B]
  * ```
  */
-export class VPSDE extends SDE {
-  readonly betaMin: number;
-  readonly betaMax: number;
-  readonly priorStd = 1;
+export class VPSDE extends LinearBetaSDE {
   /** DDPM betas of the discretization, `β_i = linspace(β_min/N, β_max/N, N)` (float64). */
   readonly discreteBetas: readonly number[];
 
   constructor(options: VPSDEOptions = {}) {
-    const o = vpOptions(options);
-    super(o.N);
-    this.betaMin = o.betaMin;
-    this.betaMax = o.betaMax;
-    if (o.betaMax / o.N >= 1) {
+    super(options);
+    const { betaMin, betaMax, N } = this;
+    if (betaMax / N >= 1) {
       throw new SbmArgumentError(
         'options.N',
-        `expected N > betaMax (${o.betaMax}) so that the DDPM betas betaMax/N stay below 1, got ${o.N}`,
+        `expected N > betaMax (${betaMax}) so that the DDPM betas betaMax/N stay below 1, got ${N}`,
       );
     }
-    this.discreteBetas = Object.freeze(linspace(o.betaMin / o.N, o.betaMax / o.N, o.N));
-  }
-
-  /** `β(t) = β_min + t (β_max − β_min)`. */
-  beta(t: number): number {
-    return this.betaMin + t * (this.betaMax - this.betaMin);
-  }
-
-  /** `log α(t) = −¼ t² (β_max − β_min) − ½ t β_min`. */
-  logMeanCoeff(t: number): number {
-    return -0.25 * t * t * (this.betaMax - this.betaMin) - 0.5 * t * this.betaMin;
-  }
-
-  driftCoefficient(t: number): number {
-    return -0.5 * this.beta(t);
+    this.discreteBetas = Object.freeze(linspace(betaMin / N, betaMax / N, N));
   }
 
   diffusionCoefficient(t: number): number {
     return Math.sqrt(this.beta(t));
-  }
-
-  alpha(t: number): number {
-    return Math.exp(this.logMeanCoeff(t));
   }
 
   sigma(t: number): number {
