@@ -80,7 +80,9 @@ describe('DDIMStepper (stateless stepping API)', () => {
     let x = tf.clone(xT);
     const score = exactScore(spec);
     for (const info of stepper.schedule()) {
-      const out = score(x, tf.fill([16], info.t) as tf.Tensor1D);
+      const tt = tf.fill([16], info.t) as tf.Tensor1D;
+      const out = score(x, tt);
+      tt.dispose();
       const noise = info.tNext === null ? undefined : streams.normal([16, 2]);
       const { prevSample, denoised } = stepper.step(out, info, x, noise);
       tf.dispose([out, noise, denoised, x]);

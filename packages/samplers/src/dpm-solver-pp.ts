@@ -30,7 +30,7 @@ export interface DPMSolverPlusPlusStepperOptions {
   sde: SDE;
   /** Parameterization of the model outputs passed to `step`, default `'eps'`. */
   prediction?: Parameterization;
-  /** Number of steps (= NFE), default 20. */
+  /** Number of steps (= NFE), default 25. */
   steps?: number;
   /** Last time (default 1e-3, or 1e-5 for VE). */
   tMin?: number;
@@ -60,7 +60,7 @@ export class DPMSolverPlusPlusStepper {
     requireLogSNR(options?.sde, 'DPMSolverPlusPlusStepper');
     this.sde = options.sde;
     this.prediction = options.prediction ?? 'eps';
-    this.timesteps = Object.freeze(solverTimes(options.sde, options, 20));
+    this.timesteps = Object.freeze(solverTimes(options.sde, options, 25));
     this.lowerOrderFinal = options.lowerOrderFinal ?? true;
   }
 
@@ -121,7 +121,7 @@ export interface DPMSolverPlusPlusOptions
 
 /**
  * Samples with DPM-Solver++(2M) (Lu et al. 2022b) driven by {@link DPMSolverPlusPlusStepper}; default
- * 20 steps uniform in log-SNR from `T` to `tMin`. NFE = steps.
+ * 25 steps uniform in log-SNR from `T` to `tMin`. NFE = steps.
  */
 export async function dpmSolverPlusPlusSample(options: DPMSolverPlusPlusOptions): Promise<SampleResult> {
   const run = new SamplingRun('dpmSolverPlusPlusSample', options);

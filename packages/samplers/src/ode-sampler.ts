@@ -21,7 +21,7 @@ export interface OdeOptions {
   rtol?: number;
   /** Absolute tolerance of `'rk45'`, default 1e-5. */
   atol?: number;
-  /** Steps of `'euler'`/`'heun'` (uniform in t), default 100. */
+  /** Steps of `'euler'`/`'heun'` (uniform in t), default 500 for Euler, 100 for Heun. */
   steps?: number;
   /** The data end of the interval (default 1e-3, or 1e-5 for VE). */
   tMin?: number;
@@ -92,7 +92,7 @@ async function integrate(
   let steps = 0;
   let rejected = 0;
   if (method === 'euler' || method === 'heun') {
-    const n = readSteps(options.steps, 100);
+    const n = readSteps(options.steps, method === 'euler' ? 500 : 100);
     const grid = timeSteps(n, { T: Math.max(t0, t1), tMin: Math.min(t0, t1) });
     if (t1 > t0) grid.reverse();
     const x = await guarded(tf.clone(x0), async (state) => {

@@ -59,8 +59,8 @@ export interface PCSampleOptions extends SamplerBaseOptions<SDE> {
  * steps at `t_i`, then one predictor step from `t_i` to `t_{i+1}` (with `s = t_{i+1}`, `a = α_t/α_s`,
  * `v = σ_t² − a² σ_s²` the exact forward transition `x_t = a x_s + √v z`):
  * - `'eulerMaruyama'`: `x ← x − [f(t) x − g(t)² s_θ] Δ + g(t) √Δ z`, `Δ = t − s` (Eq. 6);
- * - `'reverseDiffusion'`: `x ← (2 − a) x + v s_θ + √v z` (Eq. 46–47 on any grid; equals
- *   `sde.reverse(s).discretize` on the SDE's own grid for VP and VE);
+ * - `'reverseDiffusion'`: `x ← (2 − a) x + v s_θ + √v z` (Eq. 46–47 on any grid; on the SDE's own
+ *   grid it equals `sde.reverse(s).discretize` for VE, and for VP up to score_sde's `β_i ≈ β(t_i)/N`);
  * - `'ancestral'`: a draw of the Gaussian posterior `q(x_s | x_t, x̂_0)` (DDPM/SMLD ancestral sampling);
  * - `'langevin'` corrector (Alg. 4–5): `ε = 2 a_i (r ‖z‖ / ‖s_θ‖)²` per sample with `a_i = (α_t/α_s)²`
  *   (`1 − β_i` for VP, 1 for VE), `x ← x + ε s_θ + √(2ε) z`;
