@@ -6,12 +6,12 @@ import {
   SbmArgumentError,
   VPSDE,
 } from '@sbm/sde';
-import { expectNoLeaks, expectTensorsClose, GaussianMixture, useCpuBackend } from '@sbm/test-utils';
+import { expectNoLeaks, expectTensorsClose, useCpuBackend } from '@sbm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DDIMStepper, ddimSample, ddpmSample } from './ddim.js';
-import { NoiseStreams } from './noise-streams.js';
 import { wrapModel } from './model-adapter.js';
+import { NoiseStreams } from './noise-streams.js';
 import {
   cases,
   exactScore,
@@ -77,7 +77,7 @@ describe('DDIMStepper (stateless stepping API)', () => {
     const { samples } = await ddimSample({ sde, model: exactScore(spec), xT, steps: 12, eta, seed });
     const stepper = new DDIMStepper({ sde, steps: 12, eta, prediction: 'score' });
     const streams = new NoiseStreams(seed, 16);
-    let x = tf.clone(xT);
+    let x: tf.Tensor = tf.clone(xT);
     const score = exactScore(spec);
     for (const info of stepper.schedule()) {
       const tt = tf.fill([16], info.t) as tf.Tensor1D;
@@ -99,13 +99,16 @@ describe('DDIMStepper (stateless stepping API)', () => {
     const z = tf.tensor2d([[1, -1]]);
     const [info] = stepper.schedule();
     const { prevSample, denoised } = stepper.step(eps, info!, x, z);
-    const [at, st, as, ss] = [sde.alpha(0.5), sde.sigma(0.5), sde.alpha(0.3), sde.sigma(0.3)];
+    const [at, st, as] = [sde.alpha(0.5), sde.sigma(0.5), sde.alpha(0.3)];
     const abT = at * at;
     const abS = as * as;
     const varPost = ((1 - abS) / (1 - abT)) * (1 - abT / abS); // Ho et al. β̃ for the skip 0.5 → 0.3
     const x0 = [(0.3 - st * 0.7) / at, (-1.2 - st * 0.1) / at];
     const dir = Math.sqrt(1 - abS - varPost);
-    const expected = [as * x0[0]! + dir * 0.7 + Math.sqrt(varPost), as * x0[1]! + dir * 0.1 - Math.sqrt(varPost)];
+    const expected = [
+      as * x0[0]! + dir * 0.7 + Math.sqrt(varPost),
+      as * x0[1]! + dir * 0.1 - Math.sqrt(varPost),
+    ];
     expectTensorsClose(denoised, x0, { rtol: 1e-5, atol: 1e-6 });
     expectTensorsClose(prevSample, expected, { rtol: 1e-5, atol: 1e-6 });
     tf.dispose([x, eps, z, prevSample, denoised]);
@@ -118,7 +121,9 @@ describe('DDIMStepper (stateless stepping API)', () => {
     expect(() => new DDIMStepper({ sde, steps: 0 })).toThrow(/^options\.steps: expected an integer >= 1/);
     expect(() => new DDIMStepper({ sde, eta: -1 })).toThrow(/^options\.eta: /);
     expect(() => new DDIMStepper({ sde, timesteps: [0.2, 0.5] })).toThrow(/strictly decreasing/);
-    expect(() => new DDIMStepper({ sde, timesteps: [1.5, 0.5] })).toThrow(/^options\.timesteps: expected times in \[0, 1\]/);
+    expect(() => new DDIMStepper({ sde, timesteps: [1.5, 0.5] })).toThrow(
+      /^options\.timesteps: expected times in \[0, 1\]/,
+    );
     expect(() => new DDIMStepper({ sde, tMin: 1 })).toThrow(SbmArgumentError);
     x.dispose();
   });
@@ -134,8 +139,11 @@ describe('DDPM checkpoint path: discrete schedule, integer timesteps, ε model',
     expect(Number.isInteger(i)).toBe(true);
     const a = Math.sqrt(schedule.alphaBars[i]!);
     const s = Math.sqrt(1 - schedule.alphaBars[i]!);
-    const score = (mixture.perturbed(a, s) as GaussianMixture).score(x.dataSync());
-    return tf.tensor(Float32Array.from(score, (v) => -s * v), x.shape);
+    const score = mixture.perturbed(a, s).score(x.dataSync() as Float32Array);
+    return tf.tensor(
+      Float32Array.from(score, (v) => -s * v),
+      x.shape,
+    );
   };
 
   it('DDIM over 50 of the 1000 training steps reproduces the mixture', async () => {

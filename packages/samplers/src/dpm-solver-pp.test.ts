@@ -2,14 +2,30 @@ import { VPSDE } from '@sbm/sde';
 import { expectNoLeaks, expectTensorsClose, useCpuBackend } from '@sbm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DPMSolverPlusPlusStepper, type DPMSolverPlusPlusState, dpmSolverPlusPlusSample } from './dpm-solver-pp.js';
-import { cases, exactScore, expectMixture, latents, meanAbsDiff, referenceOde } from './oracle.test-support.js';
+import {
+  type DPMSolverPlusPlusState,
+  DPMSolverPlusPlusStepper,
+  dpmSolverPlusPlusSample,
+} from './dpm-solver-pp.js';
+import {
+  cases,
+  exactScore,
+  expectMixture,
+  latents,
+  meanAbsDiff,
+  referenceOde,
+} from './oracle.test-support.js';
 
 beforeAll(useCpuBackend);
 
 describe.each(cases)('DPM-Solver++(2M) on the $name mixture oracle', ({ name, sde, spec }) => {
   it('25 steps (25 NFE, the default) reproduces the mixture', async () => {
-    const { samples, nfe } = await dpmSolverPlusPlusSample({ sde, model: exactScore(spec), shape: [2000, 2], seed: 1 });
+    const { samples, nfe } = await dpmSolverPlusPlusSample({
+      sde,
+      model: exactScore(spec),
+      shape: [2000, 2],
+      seed: 1,
+    });
     expect(nfe).toBe(25);
     expectMixture(samples, `${name} DPM-Solver++(2M)`);
     samples.dispose();
@@ -26,7 +42,14 @@ describe('DPM-Solver++(2M) as an ODE solver (VP, fixed latents)', () => {
   it('is second order: doubling the steps divides the error by ~4', async () => {
     const error = async (steps: number) => {
       const xT = tf.tensor2d(Float32Array.from(z), [n, 2]);
-      const { samples } = await dpmSolverPlusPlusSample({ sde, model: exactScore(spec), xT, steps, tMin, lowerOrderFinal: false });
+      const { samples } = await dpmSolverPlusPlusSample({
+        sde,
+        model: exactScore(spec),
+        xT,
+        steps,
+        tMin,
+        lowerOrderFinal: false,
+      });
       const e = meanAbsDiff(samples.dataSync(), reference);
       tf.dispose([xT, samples]);
       return e;
@@ -42,7 +65,7 @@ describe('DPM-Solver++(2M) as an ODE solver (VP, fixed latents)', () => {
     const { samples } = await dpmSolverPlusPlusSample({ sde, model: exactScore(spec), xT, steps: 12 });
     const stepper = new DPMSolverPlusPlusStepper({ sde, steps: 12, prediction: 'score' });
     const score = exactScore(spec);
-    let x = tf.clone(xT);
+    let x: tf.Tensor = tf.clone(xT);
     let state: DPMSolverPlusPlusState | undefined;
     const live: number[] = [];
     for (const info of stepper.schedule()) {
@@ -69,6 +92,8 @@ describe('DPM-Solver++(2M) as an ODE solver (VP, fixed latents)', () => {
     const x = tf.ones([2, 2]);
     expect(() => stepper.step(x, { index: 0, t: 0.5, tNext: 0.7 }, x)).toThrow(/^info: /);
     x.dispose();
-    await expectNoLeaks(() => dpmSolverPlusPlusSample({ sde: small, model, shape: [3, 2], steps: 5, seed: 1, onStep: () => {} }));
+    await expectNoLeaks(() =>
+      dpmSolverPlusPlusSample({ sde: small, model, shape: [3, 2], steps: 5, seed: 1, onStep: () => {} }),
+    );
   });
 });

@@ -4,7 +4,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ddimSample } from './ddim.js';
 import { dpmSolverSample } from './dpm-solver.js';
-import { cases, exactScore, expectMixture, latents, meanAbsDiff, referenceOde } from './oracle.test-support.js';
+import {
+  cases,
+  exactScore,
+  expectMixture,
+  latents,
+  meanAbsDiff,
+  referenceOde,
+} from './oracle.test-support.js';
 
 beforeAll(useCpuBackend);
 
@@ -79,11 +86,19 @@ describe('dpmSolverSample bookkeeping', () => {
   it('checks its options and leaks no tensors', async () => {
     const sde = new VPSDE({ N: 30 });
     const model = (x: tf.Tensor) => tf.neg(x);
-    await expect(dpmSolverSample({ sde, model, shape: [2, 2], order: 4 as never })).rejects.toThrow(/^options\.order: /);
-    await expect(dpmSolverSample({ sde, model, shape: [2, 2], steps: 0 })).rejects.toThrow(/^options\.steps: /);
-    await expect(dpmSolverSample({ sde, model, shape: [2, 2], timesteps: [1] })).rejects.toThrow(/^options\.timesteps: /);
+    await expect(dpmSolverSample({ sde, model, shape: [2, 2], order: 4 as never })).rejects.toThrow(
+      /^options\.order: /,
+    );
+    await expect(dpmSolverSample({ sde, model, shape: [2, 2], steps: 0 })).rejects.toThrow(
+      /^options\.steps: /,
+    );
+    await expect(dpmSolverSample({ sde, model, shape: [2, 2], timesteps: [1] })).rejects.toThrow(
+      /^options\.timesteps: /,
+    );
     for (const order of [1, 2, 3] as const) {
-      await expectNoLeaks(() => dpmSolverSample({ sde, model, shape: [3, 2], steps: 3, order, seed: 1, onStep: () => {} }));
+      await expectNoLeaks(() =>
+        dpmSolverSample({ sde, model, shape: [3, 2], steps: 3, order, seed: 1, onStep: () => {} }),
+      );
     }
   });
 });

@@ -3,7 +3,14 @@ import { expectNoLeaks, useCpuBackend } from '@sbm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { edmSample } from './edm-sampler.js';
-import { cases, exactScore, expectMixture, latents, maxAbsDiff, referenceOde } from './oracle.test-support.js';
+import {
+  cases,
+  exactScore,
+  expectMixture,
+  latents,
+  maxAbsDiff,
+  referenceOde,
+} from './oracle.test-support.js';
 
 beforeAll(useCpuBackend);
 
@@ -89,9 +96,17 @@ describe('EDM Heun details', () => {
   it('checks its options and leaks no tensors', async () => {
     const small = new VPSDE({ N: 30 });
     const model = (x: tf.Tensor) => tf.neg(x);
-    await expect(edmSample({ sde: small, model, shape: [2, 2], steps: 0 })).rejects.toThrow(/^options\.steps: /);
-    await expect(edmSample({ sde: small, model, shape: [2, 2], sigmaMax: 1e6 })).rejects.toThrow(/^options\.sigmaMax: /);
-    await expect(edmSample({ sde: small, model, shape: [2, 2], sChurn: -1 })).rejects.toThrow(/^options\.sChurn: /);
-    await expectNoLeaks(() => edmSample({ sde: small, model, shape: [3, 2], steps: 5, sChurn: 5, seed: 1, onStep: () => {} }));
+    await expect(edmSample({ sde: small, model, shape: [2, 2], steps: 0 })).rejects.toThrow(
+      /^options\.steps: /,
+    );
+    await expect(edmSample({ sde: small, model, shape: [2, 2], sigmaMax: 1e6 })).rejects.toThrow(
+      /^options\.sigmaMax: /,
+    );
+    await expect(edmSample({ sde: small, model, shape: [2, 2], sChurn: -1 })).rejects.toThrow(
+      /^options\.sChurn: /,
+    );
+    await expectNoLeaks(() =>
+      edmSample({ sde: small, model, shape: [3, 2], steps: 5, sChurn: 5, seed: 1, onStep: () => {} }),
+    );
   });
 });

@@ -21,7 +21,13 @@ describe.each(cases)('probability-flow ODE on the $name mixture oracle', ({ name
     ['heun', 2000],
     ['euler', 1000],
   ] as const)('%s at its defaults reproduces the mixture', async (method, n) => {
-    const { samples, nfe, steps } = await odeSample({ sde, model: exactScore(spec), shape: [n, 2], seed: 1, method });
+    const { samples, nfe, steps } = await odeSample({
+      sde,
+      model: exactScore(spec),
+      shape: [n, 2],
+      seed: 1,
+      method,
+    });
     if (method === 'euler') expect(nfe).toBe(500);
     if (method === 'heun') expect(nfe).toBe(200);
     if (method === 'rk45') expect(nfe).toBeGreaterThanOrEqual(6 * steps + 2);
@@ -135,16 +141,22 @@ describe('odeSample bookkeeping', () => {
   });
 
   it('checks its options', async () => {
-    await expect(odeSample({ sde, model, shape: [2, 2], method: 'rk4' as never })).rejects.toThrow(/^options\.method: /);
+    await expect(odeSample({ sde, model, shape: [2, 2], method: 'rk4' as never })).rejects.toThrow(
+      /^options\.method: /,
+    );
     await expect(odeSample({ sde, model, shape: [2, 2], rtol: 0 })).rejects.toThrow(/^options\.rtol: /);
-    await expect(odeSample({ sde, model, shape: [2, 2], method: 'euler', steps: 0 })).rejects.toThrow(/^options\.steps: /);
+    await expect(odeSample({ sde, model, shape: [2, 2], method: 'euler', steps: 0 })).rejects.toThrow(
+      /^options\.steps: /,
+    );
     await expect(odeSample({ sde, model, shape: [2, 2], tMin: -0.1 })).rejects.toThrow(/^options\.tMin: /);
     await expect(odeSample({ sde: {} as never, model, shape: [2, 2] })).rejects.toThrow(/^options\.sde: /);
   });
 
   it('leaks no tensors', async () => {
     for (const method of ['rk45', 'heun', 'euler'] as const) {
-      await expectNoLeaks(() => odeSample({ sde, model, shape: [3, 2], seed: 1, method, steps: 5, denoise: true, onStep: () => {} }));
+      await expectNoLeaks(() =>
+        odeSample({ sde, model, shape: [3, 2], seed: 1, method, steps: 5, denoise: true, onStep: () => {} }),
+      );
     }
     const x = tf.ones([3, 2]);
     await expectNoLeaks(() => odeEncode({ sde, model, x, method: 'rk45' }));

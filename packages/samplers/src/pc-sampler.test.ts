@@ -8,41 +8,44 @@ import { SbmSamplingError } from './sampling-error.js';
 
 beforeAll(useCpuBackend);
 
-describe.each(cases)('predictor–corrector on the $name mixture oracle (N = 1000 levels)', ({ name, sde, spec }) => {
-  it('default: reverse diffusion + Langevin (snr 0.16) reproduces the mixture', async () => {
-    const { samples, nfe } = await pcSample({ sde, model: exactScore(spec), shape: [1000, 2], seed: 1 });
-    expect(nfe).toBe(2000);
-    expectMixture(samples, `${name} PC reverse diffusion + Langevin`);
-    samples.dispose();
-  });
-
-  it('Euler–Maruyama, no corrector, reproduces the mixture', async () => {
-    const { samples, nfe } = await pcSample({
-      sde,
-      model: exactScore(spec),
-      shape: [1000, 2],
-      seed: 2,
-      predictor: 'eulerMaruyama',
-      corrector: 'none',
+describe.each(cases)(
+  'predictor–corrector on the $name mixture oracle (N = 1000 levels)',
+  ({ name, sde, spec }) => {
+    it('default: reverse diffusion + Langevin (snr 0.16) reproduces the mixture', async () => {
+      const { samples, nfe } = await pcSample({ sde, model: exactScore(spec), shape: [1000, 2], seed: 1 });
+      expect(nfe).toBe(2000);
+      expectMixture(samples, `${name} PC reverse diffusion + Langevin`);
+      samples.dispose();
     });
-    expect(nfe).toBe(1000);
-    expectMixture(samples, `${name} PC Euler–Maruyama`);
-    samples.dispose();
-  });
 
-  it('ancestral sampling, no corrector, reproduces the mixture', async () => {
-    const { samples } = await pcSample({
-      sde,
-      model: exactScore(spec),
-      shape: [1000, 2],
-      seed: 3,
-      predictor: 'ancestral',
-      corrector: 'none',
+    it('Euler–Maruyama, no corrector, reproduces the mixture', async () => {
+      const { samples, nfe } = await pcSample({
+        sde,
+        model: exactScore(spec),
+        shape: [1000, 2],
+        seed: 2,
+        predictor: 'eulerMaruyama',
+        corrector: 'none',
+      });
+      expect(nfe).toBe(1000);
+      expectMixture(samples, `${name} PC Euler–Maruyama`);
+      samples.dispose();
     });
-    expectMixture(samples, `${name} PC ancestral`);
-    samples.dispose();
-  });
-});
+
+    it('ancestral sampling, no corrector, reproduces the mixture', async () => {
+      const { samples } = await pcSample({
+        sde,
+        model: exactScore(spec),
+        shape: [1000, 2],
+        seed: 3,
+        predictor: 'ancestral',
+        corrector: 'none',
+      });
+      expectMixture(samples, `${name} PC ancestral`);
+      samples.dispose();
+    });
+  },
+);
 
 describe('annealed Langevin dynamics (NCSN) on the VE mixture oracle', () => {
   it('corrector only (predictor none), 1000 levels, reproduces the mixture', async () => {
@@ -68,29 +71,32 @@ describe('reverse-diffusion predictor', () => {
   it.each([
     ['VP', new VPSDE({ N: 1000 }), 1e-3],
     ['VE', new VESDE({ N: 50 }), 1e-5],
-  ] as const)('%s: one step on the SDE’s own grid equals sde.reverse(score).discretize (Eq. 46–47)', async (_, sde, atol) => {
-    const score = (x: tf.Tensor) => tf.mul(x, -0.7);
-    const x = tf.tensor2d([
-      [0.4, -1],
-      [2, 0.1],
-    ]);
-    const N = sde.N;
-    const t = (N - 1) / (N - 1);
-    const s = (N - 2) / (N - 1); // the next level of the grid
-    const { samples } = await pcSample({
-      sde,
-      model: score,
-      xT: x,
-      steps: 1,
-      tMin: s,
-      corrector: 'none',
-      denoise: true, // no noise on the last (only) step
-    });
-    const { f, G } = sde.reverse(score).discretize(x, t);
-    const expected = tf.sub(x, f);
-    expectTensorsClose(samples, expected, { rtol: 1e-4, atol });
-    tf.dispose([x, samples, f, G, expected]);
-  });
+  ] as const)(
+    '%s: one step on the SDE’s own grid equals sde.reverse(score).discretize (Eq. 46–47)',
+    async (_, sde, atol) => {
+      const score = (x: tf.Tensor) => tf.mul(x, -0.7);
+      const x = tf.tensor2d([
+        [0.4, -1],
+        [2, 0.1],
+      ]);
+      const N = sde.N;
+      const t = (N - 1) / (N - 1);
+      const s = (N - 2) / (N - 1); // the next level of the grid
+      const { samples } = await pcSample({
+        sde,
+        model: score,
+        xT: x,
+        steps: 1,
+        tMin: s,
+        corrector: 'none',
+        denoise: true, // no noise on the last (only) step
+      });
+      const { f, G } = sde.reverse(score).discretize(x, t);
+      const expected = tf.sub(x, f);
+      expectTensorsClose(samples, expected, { rtol: 1e-4, atol });
+      tf.dispose([x, samples, f, G, expected]);
+    },
+  );
 });
 
 describe('pcSample bookkeeping', () => {
@@ -143,17 +149,27 @@ describe('pcSample bookkeeping', () => {
     );
     expect(error).toBeInstanceOf(SbmSamplingError);
     expect((error as SbmSamplingError).step).toBe(4);
-    expect((error as Error).message).toMatch(/^pcSample: the state contains NaN or Infinity after step 4 of 10 \(t = 0\.5005\)/);
+    expect((error as Error).message).toMatch(
+      /^pcSample: the state contains NaN or Infinity after step 4 of 10 \(t = 0\.5005\)/,
+    );
     expect(tf.memory().numTensors).toBe(before);
   });
 
   it('rejects bad options with errors naming them', async () => {
     const model = exactScore(spec);
-    await expect(pcSample({ sde, model, shape: [2, 2], steps: 0 })).rejects.toThrow(/^options\.steps: expected an integer >= 1, got 0/);
+    await expect(pcSample({ sde, model, shape: [2, 2], steps: 0 })).rejects.toThrow(
+      /^options\.steps: expected an integer >= 1, got 0/,
+    );
     await expect(pcSample({ sde, model, shape: [2, 2], steps: -3 })).rejects.toThrow(/^options\.steps: /);
-    await expect(pcSample({ sde, model, shape: [2, 2], tMin: 1.5 })).rejects.toThrow(/^options\.tMin: expected a time in \[0, T = 1\)/);
-    await expect(pcSample({ sde, model, shape: [2, 2], predictor: 'heun' as never })).rejects.toThrow(/^options\.predictor: /);
-    await expect(pcSample({ sde, model, shape: [2, 2], corrector: 'x' as never })).rejects.toThrow(/^options\.corrector: /);
+    await expect(pcSample({ sde, model, shape: [2, 2], tMin: 1.5 })).rejects.toThrow(
+      /^options\.tMin: expected a time in \[0, T = 1\)/,
+    );
+    await expect(pcSample({ sde, model, shape: [2, 2], predictor: 'heun' as never })).rejects.toThrow(
+      /^options\.predictor: /,
+    );
+    await expect(pcSample({ sde, model, shape: [2, 2], corrector: 'x' as never })).rejects.toThrow(
+      /^options\.corrector: /,
+    );
     await expect(pcSample({ sde, model, shape: [2, 2], snr: 0 })).rejects.toThrow(/^options\.snr: /);
     await expect(pcSample({ sde, model, shape: [0, 2] })).rejects.toThrow(/^options\.shape: /);
     const labels = tf.tensor1d([1, 2, 3], 'int32');
@@ -169,7 +185,16 @@ describe('pcSample bookkeeping', () => {
     for (const predictor of ['eulerMaruyama', 'reverseDiffusion', 'ancestral', 'none'] as const) {
       for (const corrector of ['langevin', 'annealedLangevin', 'none'] as const) {
         await expectNoLeaks(() =>
-          pcSample({ sde: small, model, shape: [3, 2], seed: 1, steps: 6, predictor, corrector, onStep: () => {} }),
+          pcSample({
+            sde: small,
+            model,
+            shape: [3, 2],
+            seed: 1,
+            steps: 6,
+            predictor,
+            corrector,
+            onStep: () => {},
+          }),
         );
       }
     }
