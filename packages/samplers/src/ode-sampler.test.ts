@@ -41,7 +41,10 @@ describe.each(cases)('probability-flow ODE on the $name mixture oracle', ({ name
     const z = latents(n, sde.priorStd);
     const reference = referenceOde(spec, z, 1, tMin);
     const xT = tf.tensor2d(Float32Array.from(z), [n, 2]);
-    const { samples } = await odeSample({ sde, model: exactScore(spec), xT, rtol: 1e-5, atol: 1e-5 });
+    const { samples, nfe } = await odeSample({ sde, model: exactScore(spec), xT, rtol: 1e-5, atol: 1e-5 });
+    // a correct embedded 4th-order error estimate lets the steps grow: ~100 evaluations here (a wrong
+    // estimate of lower order forces thousands)
+    expect(nfe).toBeLessThan(300);
     // tolerance-limited: local errors ~1e-5 relative, accumulated over the trajectory; float32 state
     expect(maxAbsDiff(samples.dataSync(), reference)).toBeLessThan(2e-3);
     const loose = await odeSample({ sde, model: exactScore(spec), xT, rtol: 1e-2, atol: 1e-2 });
