@@ -8,12 +8,14 @@ import {
 } from '@sbm/sde';
 import * as tf from '@tensorflow/tfjs-core';
 
-/** A model as a function `(x, t, labels?) => Tensor`, synchronous or asynchronous. */
-export type ModelFunction = (
-  x: tf.Tensor,
-  t: tf.Tensor,
-  labels?: tf.Tensor,
-) => tf.Tensor | Promise<tf.Tensor>;
+/**
+ * A model as a function `(x, t, labels?) => Tensor`, synchronous or asynchronous. `t` is `[B]` (a
+ * {@link ScoreFn} fits) or `[B, 1]` with `timeShape: 'column'`.
+ */
+export type ModelFunction =
+  | ((x: tf.Tensor, t: tf.Tensor1D, labels?: tf.Tensor) => tf.Tensor | Promise<tf.Tensor>)
+  | ((x: tf.Tensor, t: tf.Tensor2D, labels?: tf.Tensor) => tf.Tensor | Promise<tf.Tensor>)
+  | ((x: tf.Tensor, t: tf.Tensor, labels?: tf.Tensor) => tf.Tensor | Promise<tf.Tensor>);
 
 /**
  * A tfjs `LayersModel` (`predict`) or `GraphModel` (`executeAsync`, used when present) whose inputs are
@@ -89,7 +91,8 @@ export class ModelAdapter {
     let inputs: ModelObject['inputs'];
     if (typeof model === 'function') {
       kind = 'model function';
-      this.#call = (xs) => model(xs[0]!, xs[1]!, xs[2]);
+      const fn = model as (x: tf.Tensor, t: tf.Tensor, labels?: tf.Tensor) => tf.Tensor | Promise<tf.Tensor>;
+      this.#call = (xs) => fn(xs[0]!, xs[1]!, xs[2]);
     } else if (model && typeof model === 'object' && typeof model.executeAsync === 'function') {
       kind = 'GraphModel';
       inputs = model.inputs;
