@@ -160,10 +160,14 @@ export class DDIMStepper {
       );
     }
     return tf.tidy(() => {
-      const convert = (to: Parameterization) =>
-        convertPrediction({ sde, x, t, value: modelOutput, from: this.prediction, to });
-      const denoised = convert('x0');
-      const eps = convert('eps');
+      const eps =
+        this.prediction === 'eps'
+          ? modelOutput
+          : convertPrediction({ sde, x, t, value: modelOutput, from: this.prediction, to: 'eps' });
+      const denoised = linearCombination([
+        [1 / alphaT, x],
+        [-sigmaT / alphaT, eps],
+      ]);
       const terms: [number, tf.Tensor][] = [
         [alphaS, denoised],
         [Math.sqrt(Math.max(sigmaS * sigmaS - cMean * cMean, 0)), eps],

@@ -10,6 +10,8 @@ import { ModelAdapter, type ModelLike, wrapModel } from './model-adapter.js';
 import { NoiseStreams } from './noise-streams.js';
 import { SbmSamplingError } from './sampling-error.js';
 
+const CPU_BACKENDS = new Set(['cpu', 'wasm', 'tensorflow']);
+
 /** What `onStep` receives after every step. Tensors are valid only during the call (they are disposed after). */
 export interface StepCallbackInfo {
   /** Step index, 0-based. */
@@ -181,7 +183,9 @@ export class SamplingRun {
     try {
       if (this.#options.checkFinite !== false) {
         const ok = tf.tidy(() => tf.all(tf.isFinite(x)));
-        const finite = (await ok.data())[0] === 1;
+        // CPU-resident backends read synchronously (an await costs a turn of the event loop per step);
+        // GPU backends read asynchronously so as not to block.
+        const finite = (CPU_BACKENDS.has(tf.getBackend()) ? ok.dataSync() : await ok.data())[0] === 1;
         ok.dispose();
         if (!finite)
           throw new SbmSamplingError(this.sampler, index, steps, t, 'the state contains NaN or Infinity');
