@@ -10,6 +10,7 @@ import {
   latents,
   maxAbsDiff,
   mixture,
+  referenceDenoise,
   referenceOde,
 } from './oracle.test-support.js';
 
@@ -51,6 +52,27 @@ describe.each(cases)('probability-flow ODE on the $name mixture oracle', ({ name
     // the tolerance is honoured: a 1000× looser tolerance gives a visibly larger error, with fewer NFE
     expect(loose.nfe).toBeLessThan((await odeSample({ sde, model: exactScore(spec), xT })).nfe);
     tf.dispose([xT, samples, loose.samples]);
+  });
+});
+
+describe('odeSample with denoise', () => {
+  it("ends with Tweedie's x̂0 = (x + σ² s)/α at tMin, as the float64 reference", async () => {
+    const { sde, spec } = cases[0]!;
+    const n = 32;
+    const z = latents(n, 1, 5);
+    const reference = referenceDenoise(spec, referenceOde(spec, z, 1, 1e-3), 1e-3);
+    const xT = tf.tensor2d(Float32Array.from(z), [n, 2]);
+    const { samples, nfe } = await odeSample({
+      sde,
+      model: exactScore(spec),
+      xT,
+      method: 'heun',
+      steps: 200,
+      denoise: true,
+    });
+    expect(nfe).toBe(401);
+    expect(maxAbsDiff(samples.dataSync(), reference)).toBeLessThan(2e-3);
+    tf.dispose([xT, samples]);
   });
 });
 
