@@ -22,7 +22,10 @@ export interface StepCallbackInfo {
   t: number;
   /** The state after the step, `[B, ...]`. */
   x: tf.Tensor;
-  /** The model's denoised estimate `x̂_0` from the evaluation that started the step, `[B, ...]`. */
+  /**
+   * The model's denoised estimate `x̂_0` from the evaluation that started the step, `[B, ...]` (the state
+   * itself where a sampler has no such evaluation: corrector-only PC).
+   */
   denoised: tf.Tensor;
 }
 
