@@ -6,7 +6,7 @@ import {
   readScoreMatchingOptions,
   type ScoreMatchingOptions,
   scoreOf,
-  tileBatch,
+  tileRows,
 } from './jacobian.js';
 import { toDiffusionModel } from './model.js';
 import { randomStream } from './random.js';
@@ -30,8 +30,9 @@ export interface SlicedScoreMatchingOptions extends ScoreMatchingOptions {
  * Both are unbiased for the implicit score matching objective `E[tr ∇_x s_θ(x) + ½ ‖s_θ(x)‖²]`
  * (Hyvärinen 2005), which equals `½ E‖s_θ − ∇ log p‖² − ½ E‖∇ log p‖²`. `reduction: 'mean'`
  * divides the per-example value by D. The batch `x [B, ...]` is the data; the model is called
- * at the fixed time `options.t` (default 0). `vᵀ J v` costs one extra backward pass over the M·B
- * tiled examples (`tf.grad` of `vᵀ s(x)` with respect to x).
+ * at the fixed time `options.t` (default 0). `vᵀ J v` is a fourth-order central difference of
+ * `vᵀ s(x + δ v)` (step `options.differenceStep`), so the model runs on 4·M·B + B rows and the loss
+ * needs only first-order gradients (see the README on why not `tf.grad`).
  *
  * @returns a {@link LossFn} `(model, batch, seed?) => scalar`.
  */
@@ -50,16 +51,18 @@ export function slicedScoreMatchingLoss(options: SlicedScoreMatchingOptions = {}
     const projectionSeed = rng.tfSeed();
     return tf.tidy(() => {
       const labels = modelLabels(data, settings, rng);
-      const score = scoreOf(model, settings, labels);
-      const tiled = tileBatch(data, labels, m);
-      const tiledScore = scoreOf(model, settings, tiled.labels);
+      const score = scoreOf(model, settings);
+      const tiled = tileRows(data.x, labels, m);
       const shape = tiled.x.shape;
       const v =
         projection === 'gaussian'
           ? tf.randomNormal(shape, 0, 1, 'float32', projectionSeed)
           : tf.sub(tf.mul(2, tf.floor(tf.randomUniform(shape, 0, 2, 'float32', projectionSeed))), 1);
-      const s = score(data.x);
-      const quad = tf.mean(tf.reshape(jacobianQuadraticForms(tiledScore, tiled.x, v), [m, data.B]), 0);
+      const s = score(data.x, labels);
+      const quad = tf.mean(
+        tf.reshape(jacobianQuadraticForms(score, tiled.x, tiled.labels, v, settings.h), [m, data.B]),
+        0,
+      );
       let second: tf.Tensor;
       if (variant === 'ssm-vr') {
         second = halfSquaredNorm(s);
