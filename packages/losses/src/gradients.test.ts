@@ -18,7 +18,7 @@ describe('gradient registration', () => {
     const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(tf.square(x), tf.sin(x))))(tf.tensor1d([0.3, -1.2]));
     const expected = [0.3, -1.2].map((v) => 2 * v * Math.sin(v) + v * v * Math.cos(v));
     const got = g.dataSync();
-    expected.forEach((e, i) => expect(got[i]).toBeCloseTo(e, 5));
+    for (const [i, e] of expected.entries()) expect(got[i]).toBeCloseTo(e, 5);
     g.dispose();
   });
 });
@@ -89,13 +89,15 @@ describe('loss gradients agree with central differences on a tiny MLP', () => {
         analytic += tf.tidy(() => tf.sum(tf.mul(grads[v.name]!, us[i]!)).dataSync()[0]! / norm);
       });
       const at = (step: number) => {
-        mlp.variables.forEach((v, i) =>
-          v.assign(tf.tidy(() => tf.add(base[i]!, tf.mul(step / norm, us[i]!)))),
-        );
+        for (const [i, v] of mlp.variables.entries()) {
+          const moved = tf.tidy(() => tf.add(base[i]!, tf.mul(step / norm, us[i]!)));
+          v.assign(moved);
+          moved.dispose();
+        }
         return tf.tidy(() => loss(model, batch, seed).dataSync()[0]!);
       };
       const numeric = (at(h) - at(-h)) / (2 * h);
-      mlp.variables.forEach((v, i) => v.assign(base[i]!));
+      for (const [i, v] of mlp.variables.entries()) v.assign(base[i]!);
       // float32: the loss is accurate to ~1e-6 relative, so the difference quotient to ~1e-4; truncation O(h²).
       expect(
         Math.abs(numeric - analytic),
