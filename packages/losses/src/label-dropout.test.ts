@@ -45,7 +45,7 @@ describe('dropLabels', () => {
   });
 
   it('rejects bad arguments and leaks no tensors', async () => {
-    expect(() => dropLabels(tf.zeros([2, 2]) as tf.Tensor1D, { prob: 0.1, nullLabel: 0 })).toThrow(
+    expect(() => dropLabels(tf.zeros([2, 2]) as unknown as tf.Tensor1D, { prob: 0.1, nullLabel: 0 })).toThrow(
       /^labels: /,
     );
     expect(() => dropLabels(labels, { prob: -0.1, nullLabel: 0 })).toThrow(/^dropout\.prob: /);

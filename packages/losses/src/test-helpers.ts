@@ -1,5 +1,5 @@
 // Test-only helpers of @sbm/losses (excluded from the build and the package).
-import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
 import type { Batch, LossFn } from './batch.js';

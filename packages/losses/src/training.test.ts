@@ -46,13 +46,13 @@ describe('training with the losses inside optimizer.minimize', () => {
       const optimizer = tf.train.adam(lr);
       for (let step = 0; step < steps; step++) {
         const x = data.sampleTensor(512, rng);
-        tf.dispose(optimizer.minimize(() => loss(model, x, step), true));
+        optimizer.minimize(() => loss(model, x, step), true)?.dispose();
         x.dispose();
       }
       optimizer.dispose();
     }
-    const w = W.arraySync();
-    const cv = c.arraySync();
+    const w = W.arraySync() as number[][];
+    const cv = c.arraySync() as number[];
     const wErr = Math.sqrt(w.flat().reduce((acc, v, i) => acc + (v - wStar.flat()[i]!) ** 2, 0));
     const cErr = Math.sqrt(cv.reduce((acc, v, i) => acc + (v - cStar[i]!) ** 2, 0));
     if (process.env['LOSSES_FIGURES']) console.log(`FIG linear SMLD: ‖W − W*‖ = ${wErr}, ‖c − c*‖ = ${cErr}`);
@@ -105,7 +105,7 @@ describe('training with the losses inside optimizer.minimize', () => {
     const optimizer = tf.train.adam(1e-2);
     for (let step = 0; step < 600; step++) {
       const x = mixture.sampleTensor(128, rng);
-      tf.dispose(optimizer.minimize(() => loss(model, x, 1000 + step), true));
+      optimizer.minimize(() => loss(model, x, 1000 + step), true)?.dispose();
       x.dispose();
     }
     const after = error();
