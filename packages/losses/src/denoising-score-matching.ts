@@ -1,4 +1,4 @@
-import { SbmArgumentError, SDE } from '@sbm/sde';
+import { SbmArgumentError, type SDE } from '@sbm/sde';
 import { type CommonLossOptions, type LossFn, readBatch, readCommonOptions } from './batch.js';
 import { denoisingLoss } from './denoising.js';
 import { toDiffusionModel } from './model.js';
@@ -58,7 +58,14 @@ export interface DenoisingScoreMatchingOptions extends CommonLossOptions {
 export function denoisingScoreMatchingLoss(options: DenoisingScoreMatchingOptions): LossFn {
   const settings = readCommonOptions(options);
   const { sde } = options;
-  if (!(sde instanceof SDE)) {
+  // Structural check (not instanceof), so that an SDE from another copy of @sbm/sde is accepted.
+  const methods = ['alpha', 'sigma', 'diffusionCoefficient', 'logSNR', 'tFromLogSNR'] as const;
+  if (
+    sde === null ||
+    typeof sde !== 'object' ||
+    typeof sde.T !== 'number' ||
+    methods.some((m) => typeof sde[m] !== 'function')
+  ) {
     throw new SbmArgumentError(
       'options.sde',
       `expected an SDE (VPSDE, SubVPSDE, VESDE, ...), got ${describe(sde)}`,
