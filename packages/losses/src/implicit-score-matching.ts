@@ -12,7 +12,7 @@ import { toDiffusionModel } from './model.js';
 import { randomStream } from './random.js';
 
 /**
- * Exact implicit score matching (Hyvärinen 2005, Thm. 1):
+ * Implicit score matching with the full Jacobian trace (Hyvärinen 2005, Thm. 1):
  * `J(θ) = E_x [ tr ∇_x s_θ(x) + ½ ‖s_θ(x)‖² ] = ½ E‖s_θ − ∇ log p‖² − ½ E‖∇ log p‖²`,
  * with the full Jacobian trace `Σ_j ∂s_j/∂x_j`, each diagonal entry by a fourth-order central
  * difference along `e_j` (step `options.differenceStep`, error O(h⁴)): the model runs on 4·D·B + B
