@@ -5,10 +5,15 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { useCpuBackend } from '@sbm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
+import { lossesBench } from './losses-bench.js';
 import { samplersBench } from './samplers-bench.js';
 import { sdeBench } from './sde-bench.js';
 
-const benches: Record<string, () => Promise<string>> = { sde: sdeBench, samplers: samplersBench };
+const benches: Record<string, () => Promise<string>> = {
+  sde: sdeBench,
+  samplers: samplersBench,
+  losses: lossesBench,
+};
 
 const names = process.argv.slice(2);
 if (names.length === 0 || names.some((n) => !(n in benches))) {
