@@ -21,7 +21,7 @@ export interface AttnBlockArgs extends SbmLayerArgs {
  * the H·W positions; out = x + NIN_3(A v), divided by √2 if `skipRescale`. `[B, H, W, C]` → same.
  */
 export class AttnBlock extends SbmLayer {
-  static readonly className = 'AttnBlock';
+  static readonly className = 'sbm>AttnBlock';
   readonly channels: number;
   readonly numGroups: number;
   readonly skipRescale: boolean;

@@ -19,7 +19,7 @@ export interface CombineArgs extends SbmLayerArgs {
  * Inputs `[p [B, H, W, dim1], h [B, H, W, dim2]]`.
  */
 export class Combine extends SbmLayer {
-  static readonly className = 'Combine';
+  static readonly className = 'sbm>Combine';
   readonly dim1: number;
   readonly dim2: number;
   readonly method: ProgressiveCombine;
@@ -60,7 +60,7 @@ export interface SkipAddArgs extends SbmLayerArgs {
 
 /** Sum of two equal-shaped tensors, divided by √2 if `skipRescale` (progressive 'residual' paths). No weights. */
 export class SkipAdd extends SbmLayer {
-  static readonly className = 'SkipAdd';
+  static readonly className = 'sbm>SkipAdd';
   readonly skipRescale: boolean;
 
   constructor(args: SkipAddArgs) {

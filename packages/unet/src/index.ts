@@ -14,7 +14,6 @@ export {
   type UNetConfig,
   validateUNetConfig,
 } from './config.js';
-export { fileSystemIO } from './fs-io.js';
 export { SbmLayer, type SbmLayerArgs, type WeightInit, type WeightSpec } from './layer-base.js';
 export { groupNorm } from './nn-ops.js';
 export { UNET_PRESET_NAMES, unetPreset } from './presets.js';
@@ -26,6 +25,7 @@ export {
   GroupNorm,
   type GroupNormArgs,
 } from './primitive-layers.js';
+export { referenceOverrides } from './reference-overrides.js';
 export { registerUNetLayers, SBM_LAYER_CLASSES } from './register-layers.js';
 export { Downsample, type ResampleArgs, Upsample } from './resample.js';
 export {
@@ -34,6 +34,12 @@ export {
   type ResnetBlockBigGANArgs,
   ResnetBlockDDPM,
 } from './resnet-block.js';
+export {
+  importScoreSdeCheckpoint,
+  loadScoreSdeCheckpoint,
+  type ScoreSdeImportOptions,
+  type WeightSource,
+} from './score-sde-checkpoint.js';
 export { CenterInput, ScaleBySigma, type ScaleBySigmaArgs } from './scaling-layers.js';
 export {
   ClassEmbedding,
@@ -44,6 +50,7 @@ export {
   type PositionalEmbeddingArgs,
   positionalEmbedding,
 } from './time-embedding.js';
+export { type PickleGlobal, TorchCheckpoint, type TorchDType, TorchTensorRef } from './torch-checkpoint.js';
 export { countUNetParameters, createUNet, loadUNet, type PredictOptions, UNet } from './unet.js';
 export {
   firConvDownsample2d,

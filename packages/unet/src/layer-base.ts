@@ -54,6 +54,11 @@ function initializer(init: WeightInit) {
 export abstract class SbmLayer extends tfl.layers.Layer {
   private readonly vars = new Map<string, tfl.LayerVariable>();
 
+  constructor(args: SbmLayerArgs = {}) {
+    // tfjs derives default names from the class name, which holds the `sbm>` namespace (not a valid name).
+    super({ ...args, name: args.name ?? defaultLayerName((new.target as unknown as { className: string }).className) });
+  }
+
   /** The layer's weights in PyTorch registration order (empty for parameter-free layers). */
   abstract weightSpecs(): WeightSpec[];
 
@@ -71,6 +76,18 @@ export abstract class SbmLayer extends tfl.layers.Layer {
     if (v === undefined) throw new Error(`${this.name}: weight ${name} does not exist`);
     return v.read();
   }
+}
+
+const nameCounts = new Map<string, number>();
+
+function defaultLayerName(className: string): string {
+  const base = className
+    .replace(/^sbm>/, 'sbm_')
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase();
+  const n = (nameCounts.get(base) ?? 0) + 1;
+  nameCounts.set(base, n);
+  return `${base}_${n}`;
 }
 
 /** Number of scalars in the given weights. */

@@ -27,7 +27,7 @@ export interface Conv2dArgs extends SbmLayerArgs {
  * Cin, Cout]` (OIHW in PyTorch), bias `[Cout]`. `[B, H, W, Cin]` → `[B, H, W, Cout]`.
  */
 export class Conv2d extends SbmLayer {
-  static readonly className = 'Conv2d';
+  static readonly className = 'sbm>Conv2d';
   readonly inCh: number;
   readonly outCh: number;
   readonly kernelSize: number;
@@ -79,7 +79,7 @@ export interface GroupNormArgs extends SbmLayerArgs {
  * nonlinearity. Weights `weight` (γ) and `bias` (β), `[C]`.
  */
 export class GroupNorm extends SbmLayer {
-  static readonly className = 'GroupNorm';
+  static readonly className = 'sbm>GroupNorm';
   readonly channels: number;
   readonly numGroups: number;
   readonly epsilon: number;
@@ -132,7 +132,7 @@ export interface DenseArgs extends SbmLayerArgs {
  * `[out, in]`). `[B, in]` → `[B, out]`.
  */
 export class Dense extends SbmLayer {
-  static readonly className = 'Dense';
+  static readonly className = 'sbm>Dense';
   readonly inDim: number;
   readonly outDim: number;
   readonly inputActivation: Nonlinearity | null;

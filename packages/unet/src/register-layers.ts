@@ -7,7 +7,10 @@ import { ResnetBlockBigGAN, ResnetBlockDDPM } from './resnet-block.js';
 import { CenterInput, ScaleBySigma } from './scaling-layers.js';
 import { ClassEmbedding, GaussianFourierProjection, PositionalEmbedding } from './time-embedding.js';
 
-/** Every custom layer class of @sbm/unet; serialized as `sbm>ClassName`. */
+/**
+ * Every custom layer class of @sbm/unet. Their class names carry the `sbm>` namespace (`sbm>GroupNorm`, …),
+ * which is also what saved models record, so they never collide with tfjs's own layers (e.g. `Dense`).
+ */
 export const SBM_LAYER_CLASSES = [
   AttnBlock,
   CenterInput,
@@ -34,6 +37,6 @@ let registered = false;
  */
 export function registerUNetLayers(): void {
   if (registered) return;
-  for (const cls of SBM_LAYER_CLASSES) tf.serialization.registerClass(cls, 'sbm');
+  for (const cls of SBM_LAYER_CLASSES) tf.serialization.registerClass(cls, 'sbm', cls.className.slice('sbm>'.length));
   registered = true;
 }

@@ -69,7 +69,7 @@ abstract class ResampleBase extends SbmLayer {
  * `[B, H, W, Cin]` → `[B, 2H, 2W, Cout]`.
  */
 export class Upsample extends ResampleBase {
-  static readonly className = 'Upsample';
+  static readonly className = 'sbm>Upsample';
 
   protected factor(n: number): number {
     return n * 2;
@@ -95,7 +95,7 @@ export class Upsample extends ResampleBase {
  * `[B, H, W, Cin]` → `[B, H/2, W/2, Cout]`.
  */
 export class Downsample extends ResampleBase {
-  static readonly className = 'Downsample';
+  static readonly className = 'sbm>Downsample';
 
   protected factor(n: number): number {
     return n / 2;

@@ -128,7 +128,7 @@ abstract class ResnetBlockBase extends SbmLayer {
  * Inputs `x [B, H, W, Cin]` or `[x, temb [B, tembDim]]` → `[B, H, W, Cout]`.
  */
 export class ResnetBlockDDPM extends ResnetBlockBase {
-  static readonly className = 'ResnetBlockDDPM';
+  static readonly className = 'sbm>ResnetBlockDDPM';
 
   weightSpecs(): WeightSpec[] {
     return [...this.mainSpecs(), ...(this.inCh !== this.outCh ? ninSpecs('NIN_0.', this.inCh, this.outCh) : [])];
@@ -155,7 +155,7 @@ export class ResnetBlockDDPM extends ResnetBlockBase {
  * Inputs `x [B, H, W, Cin]` or `[x, temb]` → `[B, H', W', Cout]` with H' = 2H (up), H/2 (down) or H.
  */
 export class ResnetBlockBigGAN extends ResnetBlockBase {
-  static readonly className = 'ResnetBlockBigGAN';
+  static readonly className = 'sbm>ResnetBlockBigGAN';
   readonly up: boolean;
   readonly down: boolean;
   readonly fir: boolean;

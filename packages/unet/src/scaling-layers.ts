@@ -6,7 +6,7 @@ import { single } from './primitive-layers.js';
 
 /** Maps data in [0, 1] to [−1, 1]: x ↦ 2x − 1 (the reference's `not config.data.centered`). No weights. */
 export class CenterInput extends SbmLayer {
-  static readonly className = 'CenterInput';
+  static readonly className = 'sbm>CenterInput';
 
   weightSpecs(): WeightSpec[] {
     return [];
@@ -38,7 +38,7 @@ export interface ScaleBySigmaArgs extends SbmLayerArgs {
  * Inputs `[h [B, H, W, C], t [B]]` → `[B, H, W, C]`.
  */
 export class ScaleBySigma extends SbmLayer {
-  static readonly className = 'ScaleBySigma';
+  static readonly className = 'sbm>ScaleBySigma';
   readonly mode: 'continuous' | 'table';
   readonly sigmaMin: number;
   readonly sigmaMax: number;

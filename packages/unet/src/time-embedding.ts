@@ -30,7 +30,7 @@ export interface PositionalEmbeddingArgs extends SbmLayerArgs {
 
 /** Layer form of {@link positionalEmbedding}: t `[B]` → `[B, dim]`. No weights. */
 export class PositionalEmbedding extends SbmLayer {
-  static readonly className = 'PositionalEmbedding';
+  static readonly className = 'sbm>PositionalEmbedding';
   readonly dim: number;
 
   constructor(args: PositionalEmbeddingArgs) {
@@ -68,7 +68,7 @@ export interface GaussianFourierProjectionArgs extends SbmLayerArgs {
  * W is not trained. σ `[B]` → `[B, 2n]`.
  */
 export class GaussianFourierProjection extends SbmLayer {
-  static readonly className = 'GaussianFourierProjection';
+  static readonly className = 'sbm>GaussianFourierProjection';
   readonly embeddingSize: number;
   readonly scale: number;
 
@@ -111,7 +111,7 @@ export interface ClassEmbeddingArgs extends SbmLayerArgs {
  * null (unconditional) class. Not part of the score_sde reference. Inputs `[temb [B, dim], labels [B]]`.
  */
 export class ClassEmbedding extends SbmLayer {
-  static readonly className = 'ClassEmbedding';
+  static readonly className = 'sbm>ClassEmbedding';
   readonly numClasses: number;
   readonly dim: number;
 

@@ -6,7 +6,7 @@ import type { UNetConfig } from './config.js';
 import { unetPreset } from './presets.js';
 import { referenceOverrides } from './reference-overrides.js';
 
-/** Root of the monorepo (this file is packages/unet/src/test-fixtures.ts). */
+/** Root of the monorepo (this file is packages/unet/src/reference-fixtures.testing.ts). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
 /** The shared score-sde fixtures: `<repoRoot>/../shared/fixtures/score-sde`. */
