@@ -8,7 +8,7 @@ It imports the reference model code from the checkout (nothing of it is copied h
 1. prints the parameter count of the network of every CIFAR-10 config that @sbm/unet has a preset for;
 2. writes small checkpoints in the trainer's format ({'model': DataParallel state dict, 'ema': {...}, 'step'})
    for NCSN++ variants that the score-sde fixtures do not cover, with inputs and outputs (model and EMA weights)
-   as JSON, to <out dir>/<name>.pth and <name>.json.
+   as JSON, to <out dir>/<name>.pth and <name>.json (run `pnpm exec biome format --write` on them afterwards).
 
 Two stand-ins make the reference importable on a CPU-only machine:
 - `op.upfirdn2d` (a CUDA extension in the reference) is replaced by a direct implementation of upfirdn2d

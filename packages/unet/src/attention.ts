@@ -54,9 +54,19 @@ export class AttnBlock extends SbmLayer {
     return tf.tidy(() => {
       const x = single(inputs);
       const [b, hh, ww, c] = x.shape as [number, number, number, number];
-      const h = groupNorm(x, this.weight('GroupNorm_0.weight'), this.weight('GroupNorm_0.bias'), this.numGroups, 1e-6);
+      const h = groupNorm(
+        x,
+        this.weight('GroupNorm_0.weight'),
+        this.weight('GroupNorm_0.bias'),
+        this.numGroups,
+        1e-6,
+      );
       const project = (i: number) =>
-        tf.reshape(linear(h, this.weight(`NIN_${i}.W`), this.weight(`NIN_${i}.b`)), [b, hh * ww, c]) as tf.Tensor3D;
+        tf.reshape(linear(h, this.weight(`NIN_${i}.W`), this.weight(`NIN_${i}.b`)), [
+          b,
+          hh * ww,
+          c,
+        ]) as tf.Tensor3D;
       const q = project(0);
       const k = project(1);
       const v = project(2);

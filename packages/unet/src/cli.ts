@@ -6,7 +6,9 @@ import { runConvertCli } from './convert-checkpoint.js';
 try {
   await import('@tensorflow/tfjs-backend-cpu');
 } catch {
-  console.error('sbm-unet-convert needs a tfjs backend: npm install @tensorflow/tfjs (or @tensorflow/tfjs-backend-cpu)');
+  console.error(
+    'sbm-unet-convert needs a tfjs backend: npm install @tensorflow/tfjs (or @tensorflow/tfjs-backend-cpu)',
+  );
   process.exit(1);
 }
 await tf.setBackend('cpu');

@@ -27,7 +27,12 @@ describe('presets', () => {
       'residual',
     ]);
     const ddpmpp = unetPreset('vp/cifar10_ddpmpp_deep_continuous');
-    expect([ddpmpp.numResBlocks, ddpmpp.embeddingType, ddpmpp.resblockType, ddpmpp.fir]).toEqual([8, 'positional', 'biggan', false]);
+    expect([ddpmpp.numResBlocks, ddpmpp.embeddingType, ddpmpp.resblockType, ddpmpp.fir]).toEqual([
+      8,
+      'positional',
+      'biggan',
+      false,
+    ]);
     expect(unetPreset('vp/ddpm/cifar10_continuous').architecture).toBe('ddpm');
   });
 
@@ -65,8 +70,16 @@ describe('referenceSigmas', () => {
 describe('referenceOverrides', () => {
   it('maps score_sde config keys to config fields', () => {
     expect(
-      referenceOverrides({ 'data.image_size': 16, 'model.nf': 32, 'model.resblock_type': 'BigGAN', numClasses: 2 }),
+      referenceOverrides({
+        'data.image_size': 16,
+        'model.nf': 32,
+        'model.resblock_type': 'BigGAN',
+        numClasses: 2,
+      }),
     ).toEqual({ imageSize: 16, nf: 32, resblockType: 'biggan', numClasses: 2 });
-    expectArgError(() => referenceOverrides({ 'model.normalization': 'GroupNorm' }), "overrides['model.normalization']");
+    expectArgError(
+      () => referenceOverrides({ 'model.normalization': 'GroupNorm' }),
+      "overrides['model.normalization']",
+    );
   });
 });

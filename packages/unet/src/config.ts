@@ -99,12 +99,16 @@ function positiveInt(name: string, value: unknown, min = 1): void {
 }
 
 function bool(name: string, value: unknown): void {
-  if (typeof value !== 'boolean') throw new SbmArgumentError(name, `expected a boolean, got ${String(value)}`);
+  if (typeof value !== 'boolean')
+    throw new SbmArgumentError(name, `expected a boolean, got ${String(value)}`);
 }
 
 function finite(name: string, value: unknown, positive: boolean): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || (positive ? value <= 0 : value < 0)) {
-    throw new SbmArgumentError(name, `expected a finite number ${positive ? '> 0' : '>= 0'}, got ${String(value)}`);
+    throw new SbmArgumentError(
+      name,
+      `expected a finite number ${positive ? '> 0' : '>= 0'}, got ${String(value)}`,
+    );
   }
 }
 
@@ -122,14 +126,21 @@ export function validateUNetConfig(config: UNetConfig): void {
   bool('config.centered', c.centered);
   positiveInt('config.nf', c.nf);
   if (!Array.isArray(c.chMult) || c.chMult.length === 0) {
-    throw new SbmArgumentError('config.chMult', `expected a non-empty array of integers, got ${String(c.chMult)}`);
+    throw new SbmArgumentError(
+      'config.chMult',
+      `expected a non-empty array of integers, got ${String(c.chMult)}`,
+    );
   }
-  c.chMult.forEach((m, i) => positiveInt(`config.chMult[${i}]`, m));
+  c.chMult.forEach((m, i) => {
+    positiveInt(`config.chMult[${i}]`, m);
+  });
   positiveInt('config.numResBlocks', c.numResBlocks);
   if (!Array.isArray(c.attnResolutions)) {
     throw new SbmArgumentError('config.attnResolutions', 'expected an array of spatial sizes');
   }
-  c.attnResolutions.forEach((r, i) => positiveInt(`config.attnResolutions[${i}]`, r));
+  c.attnResolutions.forEach((r, i) => {
+    positiveInt(`config.attnResolutions[${i}]`, r);
+  });
   if (!(typeof c.dropout === 'number' && c.dropout >= 0 && c.dropout < 1)) {
     throw new SbmArgumentError('config.dropout', `expected a rate in [0, 1), got ${String(c.dropout)}`);
   }
@@ -154,7 +165,10 @@ export function validateUNetConfig(config: UNetConfig): void {
   positiveInt('config.numScales', c.numScales, 2);
   positiveInt('config.numClasses', c.numClasses, 0);
   if (c.numClasses > 0 && !c.conditional) {
-    throw new SbmArgumentError('config.numClasses', 'class conditioning needs a time embedding: set conditional to true');
+    throw new SbmArgumentError(
+      'config.numClasses',
+      'class conditioning needs a time embedding: set conditional to true',
+    );
   }
   const levels = numLevels(c);
   if (c.imageSize % 2 ** (levels - 1) !== 0) {
@@ -177,7 +191,10 @@ export function validateUNetConfig(config: UNetConfig): void {
   }
   if (c.architecture === 'ddpm') {
     if (c.embeddingType !== 'positional') {
-      throw new SbmArgumentError('config.embeddingType', "the DDPM architecture only has 'positional' embeddings");
+      throw new SbmArgumentError(
+        'config.embeddingType',
+        "the DDPM architecture only has 'positional' embeddings",
+      );
     }
     if (c.fir || c.progressive !== 'none' || c.progressiveInput !== 'none' || c.resblockType !== 'ddpm') {
       throw new SbmArgumentError(

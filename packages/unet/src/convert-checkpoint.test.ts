@@ -27,14 +27,23 @@ describe('sbm-unet-convert', () => {
       'model.dropout': 0,
     });
     const code = await runConvertCli(
-      [join(sharedFixtureDir, 'ddpm_small.pth'), out, '--preset', 'vp/ddpm/cifar10_continuous', '--overrides', overrides],
+      [
+        join(sharedFixtureDir, 'ddpm_small.pth'),
+        out,
+        '--preset',
+        'vp/ddpm/cifar10_continuous',
+        '--overrides',
+        overrides,
+      ],
       (s) => logs.push(s),
       (s) => logs.push(s),
     );
     expect(logs.join('\n')).toMatch(/685731 parameters, ema weights/);
     expect(code).toBe(0);
     const net = await loadUNet(fileSystemIO(out));
-    expect(maxRelativeError(net.predict(fixture.x, fixture.timeCond).dataSync(), fixture.outEma)).toBeLessThan(1e-4);
+    expect(
+      maxRelativeError(net.predict(fixture.x, fixture.timeCond).dataSync(), fixture.outEma),
+    ).toBeLessThan(1e-4);
     net.dispose();
   });
 
@@ -42,10 +51,16 @@ describe('sbm-unet-convert', () => {
     const errors: string[] = [];
     expect(await runConvertCli(['only-one-arg'], undefined, (s) => errors.push(s))).toBe(2);
     expect(errors[0]).toMatch(/expected <checkpoint.pth> <out-dir>/);
-    expect(await runConvertCli(['a.pth', 'out', '--preset', 'tiny/ddpm', '--weights', 'best'], undefined, (s) => errors.push(s))).toBe(2);
+    expect(
+      await runConvertCli(['a.pth', 'out', '--preset', 'tiny/ddpm', '--weights', 'best'], undefined, (s) =>
+        errors.push(s),
+      ),
+    ).toBe(2);
     expect(errors[1]).toMatch(/--weights/);
     const pth = join(sharedFixtureDir, 'ddpm_small.pth');
-    expect(await runConvertCli([pth, join(tmp, 'x'), '--preset', 'tiny/ddpmpp'], undefined, (s) => errors.push(s))).toBe(1);
+    expect(
+      await runConvertCli([pth, join(tmp, 'x'), '--preset', 'tiny/ddpmpp'], undefined, (s) => errors.push(s)),
+    ).toBe(1);
     expect(errors[2]).toMatch(/does not match the network/);
   });
 });

@@ -83,7 +83,8 @@ function parseCli(argv: string[]): ConvertOptions | 'help' {
     },
   });
   if (values.help) return 'help';
-  if (positionals.length !== 2) throw new SbmArgumentError('arguments', 'expected <checkpoint.pth> <out-dir>');
+  if (positionals.length !== 2)
+    throw new SbmArgumentError('arguments', 'expected <checkpoint.pth> <out-dir>');
   if (values.preset === undefined) throw new SbmArgumentError('--preset', 'required');
   if (values.weights !== 'ema' && values.weights !== 'model') {
     throw new SbmArgumentError('--weights', `expected 'ema' or 'model', got ${values.weights}`);

@@ -24,7 +24,9 @@ export function fileSystemIO(directory: string): tf.io.IOHandler {
       }
       await mkdir(directory, { recursive: true });
       const weights =
-        artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+        artifacts.weightData === undefined
+          ? new ArrayBuffer(0)
+          : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
       const json: tf.io.ModelJSON = {
         modelTopology: artifacts.modelTopology,
         format: artifacts.format,
@@ -32,7 +34,8 @@ export function fileSystemIO(directory: string): tf.io.IOHandler {
         convertedBy: artifacts.convertedBy,
         weightsManifest: [{ paths: [WEIGHTS_FILE], weights: artifacts.weightSpecs ?? [] }],
       } as tf.io.ModelJSON;
-      if (artifacts.userDefinedMetadata !== undefined) json.userDefinedMetadata = artifacts.userDefinedMetadata;
+      if (artifacts.userDefinedMetadata !== undefined)
+        json.userDefinedMetadata = artifacts.userDefinedMetadata;
       if (artifacts.trainingConfig !== undefined) json.trainingConfig = artifacts.trainingConfig;
       const text = JSON.stringify(json);
       await writeFile(join(directory, MODEL_FILE), text);
@@ -56,7 +59,9 @@ export function fileSystemIO(directory: string): tf.io.IOHandler {
         specs.push(...group.weights);
         for (const path of group.paths) {
           const bytes = await readFile(join(directory, path));
-          buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+          buffers.push(
+            bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+          );
         }
       }
       const artifacts: tf.io.ModelArtifacts = {

@@ -34,13 +34,13 @@ export {
   type ResnetBlockBigGANArgs,
   ResnetBlockDDPM,
 } from './resnet-block.js';
+export { CenterInput, ScaleBySigma, type ScaleBySigmaArgs } from './scaling-layers.js';
 export {
   importScoreSdeCheckpoint,
   loadScoreSdeCheckpoint,
   type ScoreSdeImportOptions,
   type WeightSource,
 } from './score-sde-checkpoint.js';
-export { CenterInput, ScaleBySigma, type ScaleBySigmaArgs } from './scaling-layers.js';
 export {
   ClassEmbedding,
   type ClassEmbeddingArgs,

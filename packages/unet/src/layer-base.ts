@@ -56,7 +56,10 @@ export abstract class SbmLayer extends tfl.layers.Layer {
 
   constructor(args: SbmLayerArgs = {}) {
     // tfjs derives default names from the class name, which holds the `sbm>` namespace (not a valid name).
-    super({ ...args, name: args.name ?? defaultLayerName((new.target as unknown as { className: string }).className) });
+    super({
+      ...args,
+      name: args.name ?? defaultLayerName((new.target as unknown as { className: string }).className),
+    });
   }
 
   /** The layer's weights in PyTorch registration order (empty for parameter-free layers). */
@@ -64,7 +67,14 @@ export abstract class SbmLayer extends tfl.layers.Layer {
 
   override build(_inputShape: tfl.Shape | tfl.Shape[]): void {
     for (const spec of this.weightSpecs()) {
-      const v = this.addWeight(spec.name, spec.shape, 'float32', initializer(spec.init), undefined, spec.trainable ?? true);
+      const v = this.addWeight(
+        spec.name,
+        spec.shape,
+        'float32',
+        initializer(spec.init),
+        undefined,
+        spec.trainable ?? true,
+      );
       this.vars.set(spec.name, v);
     }
     this.built = true;
@@ -96,9 +106,19 @@ export function countWeights(specs: readonly WeightSpec[]): number {
 }
 
 /** Conv weight spec in HWIO with score_sde's `default_init(initScale)` and a zero bias (`ddpm_conv3x3/1x1`). */
-export function convSpecs(prefix: string, kernel: number, inCh: number, outCh: number, initScale = 1): WeightSpec[] {
+export function convSpecs(
+  prefix: string,
+  kernel: number,
+  inCh: number,
+  outCh: number,
+  initScale = 1,
+): WeightSpec[] {
   return [
-    { name: `${prefix}weight`, shape: [kernel, kernel, inCh, outCh], init: { kind: 'default', scale: initScale } },
+    {
+      name: `${prefix}weight`,
+      shape: [kernel, kernel, inCh, outCh],
+      init: { kind: 'default', scale: initScale },
+    },
     { name: `${prefix}bias`, shape: [outCh], init: { kind: 'zeros' } },
   ];
 }

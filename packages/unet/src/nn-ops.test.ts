@@ -17,14 +17,16 @@ describe('groupNorm', () => {
     for (let n = 0; n < b; n++)
       for (let g = 0; g < groups; g++) {
         const vals: number[] = [];
-        for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) for (let k = 0; k < size; k++) vals.push(xs[n]![i]![j]![g * size + k]!);
+        for (let i = 0; i < h; i++)
+          for (let j = 0; j < w; j++) for (let k = 0; k < size; k++) vals.push(xs[n]![i]![j]![g * size + k]!);
         const mean = vals.reduce((a, v) => a + v, 0) / vals.length;
         const variance = vals.reduce((a, v) => a + (v - mean) ** 2, 0) / vals.length;
         for (let i = 0; i < h; i++)
           for (let j = 0; j < w; j++)
             for (let k = 0; k < size; k++) {
               const ch = g * size + k;
-              const expected = ((xs[n]![i]![j]![ch]! - mean) / Math.sqrt(variance + eps)) * (ch + 1) + beta.arraySync()[ch]!;
+              const expected =
+                ((xs[n]![i]![j]![ch]! - mean) / Math.sqrt(variance + eps)) * (ch + 1) + beta.arraySync()[ch]!;
               expect(y[n]![i]![j]![ch]).toBeCloseTo(expected, 4);
             }
       }

@@ -6,7 +6,13 @@ import * as tf from '@tensorflow/tfjs-core';
  *
  * @param x - `[B, H, W, C]`; `gamma`, `beta` - `[C]`.
  */
-export function groupNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, groups: number, eps: number): tf.Tensor4D {
+export function groupNorm(
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  groups: number,
+  eps: number,
+): tf.Tensor4D {
   return tf.tidy(() => {
     const [b, h, w, c] = x.shape as [number, number, number, number];
     const grouped = tf.reshape(x, [b, h, w, groups, c / groups]);
@@ -18,7 +24,9 @@ export function groupNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, group
 
 /** A 2-D convolution with bias, stride 1, 'same' padding (PyTorch padding k/2): `weight` `[k, k, Cin, Cout]`. */
 export function conv2dSame(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor): tf.Tensor4D {
-  return tf.tidy(() => tf.add(tf.conv2d(x as tf.Tensor4D, weight as tf.Tensor4D, 1, 'same'), bias) as tf.Tensor4D);
+  return tf.tidy(
+    () => tf.add(tf.conv2d(x as tf.Tensor4D, weight as tf.Tensor4D, 1, 'same'), bias) as tf.Tensor4D,
+  );
 }
 
 /**

@@ -108,7 +108,10 @@ export const UNET_PRESET_NAMES: readonly string[] = Object.keys(PRESETS);
 export function unetPreset(name: string, overrides: Partial<UNetConfig> = {}): UNetConfig {
   const preset = PRESETS[name];
   if (preset === undefined) {
-    throw new SbmArgumentError('name', `unknown preset '${name}'; expected one of ${UNET_PRESET_NAMES.join(', ')}`);
+    throw new SbmArgumentError(
+      'name',
+      `unknown preset '${name}'; expected one of ${UNET_PRESET_NAMES.join(', ')}`,
+    );
   }
   const config: UNetConfig = { ...DEFAULT_UNET_CONFIG, ...preset, ...overrides };
   validateUNetConfig(config);

@@ -103,7 +103,13 @@ export class GroupNorm extends SbmLayer {
 
   override call(inputs: tf.Tensor | tf.Tensor[]): tf.Tensor {
     return tf.tidy(() => {
-      const h = groupNorm(single(inputs), this.weight('weight'), this.weight('bias'), this.numGroups, this.epsilon);
+      const h = groupNorm(
+        single(inputs),
+        this.weight('weight'),
+        this.weight('bias'),
+        this.numGroups,
+        this.epsilon,
+      );
       return this.activation === null ? h : activate(h, this.activation);
     });
   }
@@ -161,7 +167,12 @@ export class Dense extends SbmLayer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), inDim: this.inDim, outDim: this.outDim, inputActivation: this.inputActivation };
+    return {
+      ...super.getConfig(),
+      inDim: this.inDim,
+      outDim: this.outDim,
+      inputActivation: this.inputActivation,
+    };
   }
 }
 

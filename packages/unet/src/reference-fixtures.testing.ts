@@ -30,7 +30,9 @@ export interface ReferenceFixture {
 }
 
 function nchwToNhwc(values: number[], shape: number[]): tf.Tensor4D {
-  return tf.tidy(() => tf.transpose(tf.tensor4d(values, shape as [number, number, number, number]), [0, 2, 3, 1]));
+  return tf.tidy(() =>
+    tf.transpose(tf.tensor4d(values, shape as [number, number, number, number]), [0, 2, 3, 1]),
+  );
 }
 
 /**

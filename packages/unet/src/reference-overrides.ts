@@ -42,7 +42,10 @@ export function referenceOverrides(overrides: Record<string, unknown>): Partial<
   for (const [key, value] of Object.entries(overrides)) {
     const field = key.includes('.') ? REFERENCE_FIELDS[key] : (key as keyof UNetConfig);
     if (field === undefined) {
-      throw new SbmArgumentError(`overrides['${key}']`, `not a network option; expected one of ${Object.keys(REFERENCE_FIELDS).join(', ')}`);
+      throw new SbmArgumentError(
+        `overrides['${key}']`,
+        `not a network option; expected one of ${Object.keys(REFERENCE_FIELDS).join(', ')}`,
+      );
     }
     out[field] = typeof value === 'string' ? value.toLowerCase() : value;
   }

@@ -37,6 +37,7 @@ let registered = false;
  */
 export function registerUNetLayers(): void {
   if (registered) return;
-  for (const cls of SBM_LAYER_CLASSES) tf.serialization.registerClass(cls, 'sbm', cls.className.slice('sbm>'.length));
+  for (const cls of SBM_LAYER_CLASSES)
+    tf.serialization.registerClass(cls, 'sbm', cls.className.slice('sbm>'.length));
   registered = true;
 }

@@ -80,7 +80,10 @@ export class Upsample extends ResampleBase {
       const x = single(inputs) as tf.Tensor4D;
       if (this.fir) {
         return this.withConv
-          ? tf.add(firUpsampleConv2d(x, this.weight('Conv2d_0.weight') as tf.Tensor4D, this.firKernel), this.weight('Conv2d_0.bias'))
+          ? tf.add(
+              firUpsampleConv2d(x, this.weight('Conv2d_0.weight') as tf.Tensor4D, this.firKernel),
+              this.weight('Conv2d_0.bias'),
+            )
           : firUpsample2d(x, this.firKernel);
       }
       const h = nearestUpsample2d(x);
@@ -106,7 +109,10 @@ export class Downsample extends ResampleBase {
       const x = single(inputs) as tf.Tensor4D;
       if (this.fir) {
         return this.withConv
-          ? tf.add(firConvDownsample2d(x, this.weight('Conv2d_0.weight') as tf.Tensor4D, this.firKernel), this.weight('Conv2d_0.bias'))
+          ? tf.add(
+              firConvDownsample2d(x, this.weight('Conv2d_0.weight') as tf.Tensor4D, this.firKernel),
+              this.weight('Conv2d_0.bias'),
+            )
           : firDownsample2d(x, this.firKernel);
       }
       if (!this.withConv) return averageDownsample2d(x);
@@ -116,7 +122,10 @@ export class Downsample extends ResampleBase {
         [0, 1],
         [0, 0],
       ]);
-      return tf.add(tf.conv2d(padded, this.weight('Conv_0.weight') as tf.Tensor4D, 2, 'valid'), this.weight('Conv_0.bias'));
+      return tf.add(
+        tf.conv2d(padded, this.weight('Conv_0.weight') as tf.Tensor4D, 2, 'valid'),
+        this.weight('Conv_0.bias'),
+      );
     });
   }
 }

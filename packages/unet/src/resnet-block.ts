@@ -12,12 +12,7 @@ import {
   type WeightSpec,
 } from './layer-base.js';
 import { conv2dSame, groupNorm, linear, skipSum } from './nn-ops.js';
-import {
-  averageDownsample2d,
-  firDownsample2d,
-  firUpsample2d,
-  nearestUpsample2d,
-} from './upfirdn2d.js';
+import { averageDownsample2d, firDownsample2d, firUpsample2d, nearestUpsample2d } from './upfirdn2d.js';
 
 /** Arguments shared by {@link ResnetBlockDDPM} and {@link ResnetBlockBigGAN}. */
 export interface ResnetBlockArgs extends SbmLayerArgs {
@@ -131,7 +126,10 @@ export class ResnetBlockDDPM extends ResnetBlockBase {
   static readonly className = 'sbm>ResnetBlockDDPM';
 
   weightSpecs(): WeightSpec[] {
-    return [...this.mainSpecs(), ...(this.inCh !== this.outCh ? ninSpecs('NIN_0.', this.inCh, this.outCh) : [])];
+    return [
+      ...this.mainSpecs(),
+      ...(this.inCh !== this.outCh ? ninSpecs('NIN_0.', this.inCh, this.outCh) : []),
+    ];
   }
 
   protected resample(): Resample {

@@ -92,12 +92,18 @@ describe('checkpoint mismatches', () => {
   });
 
   it('names a tensor of the wrong shape', () => {
-    const m = message(() => importScoreSdeCheckpoint(ddpmpp.pth, { ...ddpmpp.config, numChannels: 1 }, { weights: 'model' }));
-    expect(m).toMatch(/all_modules\.2\.weight has shape \[32,3,3,3\] \(tfjs \[3,3,3,32\]\), the network expects \[3,3,1,32\]/);
+    const m = message(() =>
+      importScoreSdeCheckpoint(ddpmpp.pth, { ...ddpmpp.config, numChannels: 1 }, { weights: 'model' }),
+    );
+    expect(m).toMatch(
+      /all_modules\.2\.weight has shape \[32,3,3,3\] \(tfjs \[3,3,3,32\]\), the network expects \[3,3,1,32\]/,
+    );
   });
 
   it('checks the sigmas buffer against the config', () => {
-    const m = message(() => importScoreSdeCheckpoint(ddpmpp.pth, { ...ddpmpp.config, sigmaMax: 10 }, { weights: 'model' }));
+    const m = message(() =>
+      importScoreSdeCheckpoint(ddpmpp.pth, { ...ddpmpp.config, sigmaMax: 10 }, { weights: 'model' }),
+    );
     expect(m).toMatch(/sigmas buffer/);
   });
 

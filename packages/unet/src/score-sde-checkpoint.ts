@@ -30,7 +30,8 @@ function modelStateDict(root: unknown): [string, TorchTensorRef][] {
   const prefixed = entries.length > 0 && entries.every(([k]) => String(k).startsWith('module.'));
   for (const [k, v] of entries) {
     const key = prefixed ? String(k).slice('module.'.length) : String(k);
-    if (!(v instanceof TorchTensorRef)) throw new SbmArgumentError('checkpoint', `state['model']['${String(k)}'] is not a tensor`);
+    if (!(v instanceof TorchTensorRef))
+      throw new SbmArgumentError('checkpoint', `state['model']['${String(k)}'] is not a tensor`);
     out.push([key, v]);
   }
   return out;
@@ -38,7 +39,8 @@ function modelStateDict(root: unknown): [string, TorchTensorRef][] {
 
 function shadowParams(root: unknown): TorchTensorRef[] {
   const top = asMap(root, 'the checkpoint');
-  if (!top.has('ema')) throw new SbmArgumentError('options.weights', "'ema' requested but the checkpoint has no 'ema' entry");
+  if (!top.has('ema'))
+    throw new SbmArgumentError('options.weights', "'ema' requested but the checkpoint has no 'ema' entry");
   const ema = asMap(top.get('ema'), "state['ema']");
   const list = ema.get('shadow_params');
   if (!Array.isArray(list) || !list.every((t) => t instanceof TorchTensorRef)) {
@@ -54,7 +56,8 @@ function tfjsLayout(key: string, shape: readonly number[]): { shape: number[]; p
   return { shape: [...shape], perm: null };
 }
 
-const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
+const sameShape = (a: readonly number[], b: readonly number[]) =>
+  a.length === b.length && a.every((v, i) => v === b[i]);
 
 /**
  * Loads the weights of a score_sde_pytorch checkpoint (`checkpoint.pth` / `checkpoint_<n>.pth` of the trainer:
@@ -70,7 +73,10 @@ const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b
  */
 export function loadScoreSdeCheckpoint(net: UNet, bytes: Uint8Array, options: ScoreSdeImportOptions): void {
   if (options.weights !== 'model' && options.weights !== 'ema') {
-    throw new SbmArgumentError('options.weights', `expected 'model' or 'ema', got ${String(options.weights)}`);
+    throw new SbmArgumentError(
+      'options.weights',
+      `expected 'model' or 'ema', got ${String(options.weights)}`,
+    );
   }
   const ckpt = TorchCheckpoint.parse(bytes);
   const state = modelStateDict(ckpt.root);
@@ -81,9 +87,13 @@ export function loadScoreSdeCheckpoint(net: UNet, bytes: Uint8Array, options: Sc
   const missing = [...variables.keys()].filter((k) => !stateKeys.has(k));
   if (unmatched.length > 0 || missing.length > 0) {
     const parts = [];
-    if (unmatched.length > 0) parts.push(`checkpoint tensors with no network weight: ${unmatched.join(', ')}`);
+    if (unmatched.length > 0)
+      parts.push(`checkpoint tensors with no network weight: ${unmatched.join(', ')}`);
     if (missing.length > 0) parts.push(`network weights missing from the checkpoint: ${missing.join(', ')}`);
-    throw new SbmArgumentError('checkpoint', `does not match the network (${net.config.architecture}); ${parts.join('; ')}`);
+    throw new SbmArgumentError(
+      'checkpoint',
+      `does not match the network (${net.config.architecture}); ${parts.join('; ')}`,
+    );
   }
 
   // Which tensor supplies each weight.
@@ -143,8 +153,7 @@ export function loadScoreSdeCheckpoint(net: UNet, bytes: Uint8Array, options: Sc
 function checkSigmas(config: UNetConfig, values: Float32Array): void {
   const expected = referenceSigmas(config);
   const ok =
-    values.length === expected.length &&
-    expected.every((s, i) => Math.abs(values[i]! - s) <= 1e-5 * s);
+    values.length === expected.length && expected.every((s, i) => Math.abs(values[i]! - s) <= 1e-5 * s);
   if (!ok) {
     throw new SbmArgumentError(
       'checkpoint',
@@ -163,7 +172,11 @@ function checkSigmas(config: UNetConfig, values: Float32Array): void {
  *   unetPreset('vp/cifar10_ddpmpp_continuous'), { weights: 'ema' });
  * ```
  */
-export function importScoreSdeCheckpoint(bytes: Uint8Array, config: UNetConfig, options: ScoreSdeImportOptions): UNet {
+export function importScoreSdeCheckpoint(
+  bytes: Uint8Array,
+  config: UNetConfig,
+  options: ScoreSdeImportOptions,
+): UNet {
   const net = createUNet(config);
   try {
     loadScoreSdeCheckpoint(net, bytes, options);

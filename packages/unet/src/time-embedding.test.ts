@@ -53,7 +53,7 @@ describe('GaussianFourierProjection', () => {
     const layer = new GaussianFourierProjection({ embeddingSize: 4000, scale: 16 });
     layer.apply(tf.tensor1d([1]));
     const values = layer.getWeights()[0]!.dataSync();
-    const std = Math.sqrt(values.reduce((a, v) => a + v * v, 0) / values.length);
+    const std = Math.sqrt(Array.from(values).reduce((a, v) => a + v * v, 0) / values.length);
     // Standard error of the sample std for n = 4000 is ≈ scale/√(2n) ≈ 0.18.
     expect(Math.abs(std - 16)).toBeLessThan(1);
   });

@@ -19,7 +19,14 @@ export function positionalEmbedding(t: tf.Tensor1D, dim: number): tf.Tensor2D {
   return tf.tidy(() => {
     const args = tf.mul(tf.reshape(tf.cast(t, 'float32'), [-1, 1]), tf.tensor2d(freqs, [1, half]));
     const emb = tf.concat([tf.sin(args), tf.cos(args)], 1);
-    return (dim % 2 === 1 ? tf.pad(emb, [[0, 0], [0, 1]]) : emb) as tf.Tensor2D;
+    return (
+      dim % 2 === 1
+        ? tf.pad(emb, [
+            [0, 0],
+            [0, 1],
+          ])
+        : emb
+    ) as tf.Tensor2D;
   });
 }
 
@@ -79,7 +86,9 @@ export class GaussianFourierProjection extends SbmLayer {
   }
 
   weightSpecs(): WeightSpec[] {
-    return [{ name: 'W', shape: [this.embeddingSize], init: { kind: 'normal', std: this.scale }, trainable: false }];
+    return [
+      { name: 'W', shape: [this.embeddingSize], init: { kind: 'normal', std: this.scale }, trainable: false },
+    ];
   }
 
   override computeOutputShape(inputShape: tfl.Shape): tfl.Shape {

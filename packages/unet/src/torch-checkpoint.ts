@@ -3,7 +3,17 @@ import { unzipSync } from 'fflate';
 import { Parser } from 'pickleparser';
 
 /** Element types of PyTorch storages that can be read. */
-export type TorchDType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
+export type TorchDType =
+  | 'float32'
+  | 'float64'
+  | 'float16'
+  | 'bfloat16'
+  | 'int64'
+  | 'int32'
+  | 'int16'
+  | 'int8'
+  | 'uint8'
+  | 'bool';
 
 const STORAGE_DTYPES: Record<string, { dtype: TorchDType; bytes: number }> = {
   FloatStorage: { dtype: 'float32', bytes: 4 },
@@ -18,10 +28,9 @@ const STORAGE_DTYPES: Record<string, { dtype: TorchDType; bytes: number }> = {
   BoolStorage: { dtype: 'bool', bytes: 1 },
 };
 
-const DTYPE_BYTES = Object.fromEntries(Object.values(STORAGE_DTYPES).map((s) => [s.dtype, s.bytes])) as Record<
-  TorchDType,
-  number
->;
+const DTYPE_BYTES = Object.fromEntries(
+  Object.values(STORAGE_DTYPES).map((s) => [s.dtype, s.bytes]),
+) as Record<TorchDType, number>;
 
 /** A tensor in a checkpoint, not yet read: where its elements are and how they are laid out. */
 export class TorchTensorRef {
@@ -123,7 +132,8 @@ export class TorchCheckpoint {
         `expected a zip-format PyTorch checkpoint (torch.save with _use_new_zipfile_serialization), could not unzip: ${(error as Error).message}`,
       );
     }
-    if (pickleEntry === undefined) throw new SbmArgumentError('bytes', 'the archive has no data.pkl: not a torch.save checkpoint');
+    if (pickleEntry === undefined)
+      throw new SbmArgumentError('bytes', 'the archive has no data.pkl: not a torch.save checkpoint');
     const prefix = pickleEntry.slice(0, pickleEntry.length - 'data.pkl'.length);
     const parser = new Parser({
       unpicklingTypeOfDictionary: 'Map',
@@ -134,8 +144,10 @@ export class TorchCheckpoint {
             throw new Error(`unsupported persistent id ${JSON.stringify(pid)}`);
           }
           const storageType = tuple[1] as { storageName?: string };
-          const info = storageType.storageName === undefined ? undefined : STORAGE_DTYPES[storageType.storageName];
-          if (info === undefined) throw new Error(`unsupported storage type ${String(storageType.storageName)}`);
+          const info =
+            storageType.storageName === undefined ? undefined : STORAGE_DTYPES[storageType.storageName];
+          if (info === undefined)
+            throw new Error(`unsupported storage type ${String(storageType.storageName)}`);
           return { storageEntry: `${prefix}data/${String(tuple[2])}`, dtype: info.dtype };
         },
       },
@@ -144,11 +156,16 @@ export class TorchCheckpoint {
           const full = `${module}.${name}`;
           if (full === 'collections.OrderedDict') return () => new Map();
           if (full === 'torch._utils._rebuild_tensor_v2' || full === 'torch._utils._rebuild_tensor') {
-            return (storage: { storageEntry: string; dtype: TorchDType }, offset: number, size: number[], stride: number[]) =>
-              new TorchTensorRef(storage.dtype, storage.storageEntry, offset, [...size], [...stride]);
+            return (
+              storage: { storageEntry: string; dtype: TorchDType },
+              offset: number,
+              size: number[],
+              stride: number[],
+            ) => new TorchTensorRef(storage.dtype, storage.storageEntry, offset, [...size], [...stride]);
           }
           if (full === 'torch._utils._rebuild_parameter') return (data: TorchTensorRef) => data;
-          if (module === 'torch' && name in STORAGE_DTYPES) return Object.assign(() => undefined, { storageName: name });
+          if (module === 'torch' && name in STORAGE_DTYPES)
+            return Object.assign(() => undefined, { storageName: name });
           return (...args: unknown[]): PickleGlobal => ({ global: full, args });
         },
       },
@@ -172,7 +189,8 @@ export class TorchCheckpoint {
     const files = unzipSync(this.archive, { filter: (f) => needed.has(f.name) });
     return refs.map((ref) => {
       const bytes = files[ref.storageEntry];
-      if (bytes === undefined) throw new Error(`checkpoint storage ${ref.storageEntry} is missing from the archive`);
+      if (bytes === undefined)
+        throw new Error(`checkpoint storage ${ref.storageEntry} is missing from the archive`);
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       const available = bytes.byteLength / DTYPE_BYTES[ref.dtype];
       const out = new Float32Array(ref.size);
@@ -181,7 +199,8 @@ export class TorchCheckpoint {
       for (let i = 0; i < out.length; i++) {
         let pos = ref.offset;
         for (let d = 0; d < rank; d++) pos += index[d]! * ref.stride[d]!;
-        if (pos >= available) throw new Error(`checkpoint storage ${ref.storageEntry} is too small for its tensor`);
+        if (pos >= available)
+          throw new Error(`checkpoint storage ${ref.storageEntry} is too small for its tensor`);
         out[i] = readElement(view, ref.dtype, pos);
         for (let d = rank - 1; d >= 0; d--) {
           index[d]!++;

@@ -1,7 +1,7 @@
 import * as tfl from '@tensorflow/tfjs-layers';
-import type { UNetConfig } from './config.js';
 import { AttnBlock } from './attention.js';
 import { Combine, SkipAdd } from './combine.js';
+import type { UNetConfig } from './config.js';
 import { groupCount, type SbmLayer } from './layer-base.js';
 import { Conv2d, Dense, GroupNorm } from './primitive-layers.js';
 import { Downsample, Upsample } from './resample.js';
@@ -63,16 +63,19 @@ export function wireUNet<T extends object | string>(
     let emb: T;
     let embDim: number;
     if (c.embeddingType === 'fourier') {
-      emb = call(new GaussianFourierProjection({ name: moduleName(), embeddingSize: nf, scale: c.fourierScale }), [
-        inputs.t,
-      ]);
+      emb = call(
+        new GaussianFourierProjection({ name: moduleName(), embeddingSize: nf, scale: c.fourierScale }),
+        [inputs.t],
+      );
       embDim = 2 * nf;
     } else {
       emb = call(new PositionalEmbedding({ name: 'positional_embedding', dim: nf }), [inputs.t]);
       embDim = nf;
     }
     const dense0 = call(new Dense({ name: moduleName(), inDim: embDim, outDim: tembDim }), [emb]);
-    temb = call(new Dense({ name: moduleName(), inDim: tembDim, outDim: tembDim, inputActivation: nl }), [dense0]);
+    temb = call(new Dense({ name: moduleName(), inDim: tembDim, outDim: tembDim, inputActivation: nl }), [
+      dense0,
+    ]);
   }
   if (c.numClasses > 0 && inputs.labels !== null && temb !== null) {
     temb = call(new ClassEmbedding({ name: 'class_embedding', numClasses: c.numClasses, dim: tembDim }), [
@@ -110,8 +113,13 @@ export function wireUNet<T extends object | string>(
     new GroupNorm({ name: moduleName(), channels: ch, numGroups: groupCount(ch, style), activation: nl });
   const conv3x3 = (inCh: number, outCh: number, initScale: number) =>
     new Conv2d({ name: moduleName(), inCh, outCh, kernelSize: 3, initScale });
-  const resample = (Kind: typeof Upsample | typeof Downsample, inCh: number, outCh: number, withConv: boolean, name?: string) =>
-    new Kind({ name: name ?? moduleName(), inCh, outCh, withConv, fir: c.fir, firKernel: c.firKernel });
+  const resample = (
+    Kind: typeof Upsample | typeof Downsample,
+    inCh: number,
+    outCh: number,
+    withConv: boolean,
+    name?: string,
+  ) => new Kind({ name: name ?? moduleName(), inCh, outCh, withConv, fir: c.fir, firKernel: c.firKernel });
 
   let x = inputs.x;
   if (!c.centered) x = call(new CenterInput({ name: 'center_input' }), [x]);
@@ -138,7 +146,13 @@ export function wireUNet<T extends object | string>(
           ? call(resample(Downsample, inCh, inCh, c.resampWithConv), [last])
           : call(resnetBlock(inCh, inCh, { down: true }), withTemb(last));
       if (c.progressiveInput === 'input_skip') {
-        const pyramidDown = resample(Downsample, inputPyramidCh, inputPyramidCh, false, helperName('pyramid_downsample'));
+        const pyramidDown = resample(
+          Downsample,
+          inputPyramidCh,
+          inputPyramidCh,
+          false,
+          helperName('pyramid_downsample'),
+        );
         inputPyramid = call(pyramidDown, [inputPyramid!]);
         h = call(
           new Combine({ name: moduleName(), dim1: inputPyramidCh, dim2: inCh, method: c.progressiveCombine }),
@@ -147,7 +161,10 @@ export function wireUNet<T extends object | string>(
         if (c.progressiveCombine === 'cat') inCh *= 2;
       } else if (c.progressiveInput === 'residual') {
         const projected = call(resample(Downsample, inputPyramidCh, inCh, true), [inputPyramid!]);
-        inputPyramid = call(new SkipAdd({ name: helperName('skip_add'), skipRescale: c.skipRescale }), [projected, h]);
+        inputPyramid = call(new SkipAdd({ name: helperName('skip_add'), skipRescale: c.skipRescale }), [
+          projected,
+          h,
+        ]);
         inputPyramidCh = inCh;
         h = inputPyramid;
       }
@@ -190,10 +207,16 @@ export function wireUNet<T extends object | string>(
         const upsampled = call(up, [pyramid!]);
         const normed = call(normAct(inCh), [h]);
         const pyramidH = call(conv3x3(inCh, channels, c.initScale), [normed]);
-        pyramid = call(new SkipAdd({ name: helperName('skip_add'), skipRescale: false }), [upsampled, pyramidH]);
+        pyramid = call(new SkipAdd({ name: helperName('skip_add'), skipRescale: false }), [
+          upsampled,
+          pyramidH,
+        ]);
       } else {
         const upsampled = call(resample(Upsample, pyramidCh, inCh, true), [pyramid!]);
-        pyramid = call(new SkipAdd({ name: helperName('skip_add'), skipRescale: c.skipRescale }), [upsampled, h]);
+        pyramid = call(new SkipAdd({ name: helperName('skip_add'), skipRescale: c.skipRescale }), [
+          upsampled,
+          h,
+        ]);
         pyramidCh = inCh;
         h = pyramid;
       }
@@ -215,7 +238,13 @@ export function wireUNet<T extends object | string>(
   if (c.scaleBySigma) {
     const mode = c.embeddingType === 'fourier' ? 'continuous' : 'table';
     h = call(
-      new ScaleBySigma({ name: 'scale_by_sigma', mode, sigmaMin: c.sigmaMin, sigmaMax: c.sigmaMax, numScales: c.numScales }),
+      new ScaleBySigma({
+        name: 'scale_by_sigma',
+        mode,
+        sigmaMin: c.sigmaMin,
+        sigmaMax: c.sigmaMax,
+        numScales: c.numScales,
+      }),
       [h, inputs.t],
     );
   }

@@ -57,7 +57,10 @@ export class UNet {
     }
     const [b, h, w, ch] = x.shape as [number, number, number, number];
     if (ch !== c.numChannels) {
-      throw new SbmArgumentError('x', `expected ${c.numChannels} channels (NHWC, last axis), got shape [${x.shape.join(',')}]`);
+      throw new SbmArgumentError(
+        'x',
+        `expected ${c.numChannels} channels (NHWC, last axis), got shape [${x.shape.join(',')}]`,
+      );
     }
     const m = 2 ** (numLevels(c) - 1);
     if (h % m !== 0 || w % m !== 0 || h === 0 || w === 0) {
@@ -74,7 +77,10 @@ export class UNet {
     }
     if (c.numClasses === 0) {
       if (labels !== undefined) {
-        throw new SbmArgumentError('options.labels', 'this model is not class-conditional (numClasses = 0); omit labels');
+        throw new SbmArgumentError(
+          'options.labels',
+          'this model is not class-conditional (numClasses = 0); omit labels',
+        );
       }
     } else {
       if (!(labels instanceof tf.Tensor) || labels.rank !== 1 || labels.shape[0] !== b) {
@@ -86,7 +92,10 @@ export class UNet {
       const values = labels.dataSync();
       for (const v of values) {
         if (!Number.isInteger(v) || v < 0 || v > c.numClasses) {
-          throw new SbmArgumentError('options.labels', `expected values in {0, …, ${c.numClasses}}, got ${v}`);
+          throw new SbmArgumentError(
+            'options.labels',
+            `expected values in {0, …, ${c.numClasses}}, got ${v}`,
+          );
         }
       }
     }
@@ -131,7 +140,11 @@ export function createUNet(config: UNetConfig): UNet {
   const { output } = wireUNet(config, { x, t, labels }, (layer, args) => {
     return layer.apply(args.length === 1 ? args[0]! : args) as tfl.SymbolicTensor;
   });
-  const model = tfl.model({ inputs: labels === null ? [x, t] : [x, t, labels], outputs: output, name: 'unet' });
+  const model = tfl.model({
+    inputs: labels === null ? [x, t] : [x, t, labels],
+    outputs: output,
+    name: 'unet',
+  });
   return new UNet(model, { ...config });
 }
 
@@ -154,7 +167,10 @@ export async function loadUNet(handler: tf.io.IOHandler): Promise<UNet> {
   const config = meta?.[METADATA_KEY] as UNetConfig | undefined;
   if (config === undefined) {
     model.dispose();
-    throw new SbmArgumentError('handler', `the saved model has no ${METADATA_KEY} metadata; was it saved by UNet.save?`);
+    throw new SbmArgumentError(
+      'handler',
+      `the saved model has no ${METADATA_KEY} metadata; was it saved by UNet.save?`,
+    );
   }
   validateUNetConfig(config);
   return new UNet(model, config);

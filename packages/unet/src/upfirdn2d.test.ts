@@ -16,7 +16,14 @@ import {
 beforeAll(useCpuBackend);
 
 /** upfirdn2d by its definition, one output pixel at a time (float64): y[o] = Σ_k K[k]·u[o·down + kh − 1 − k]. */
-function upfirdn2dLoops(x: tf.Tensor4D, kernel: number[][], up: number, down: number, p0: number, p1: number) {
+function upfirdn2dLoops(
+  x: tf.Tensor4D,
+  kernel: number[][],
+  up: number,
+  down: number,
+  p0: number,
+  p1: number,
+) {
   const [b, h, w, c] = x.shape;
   const xs = x.arraySync();
   const kh = kernel.length;
@@ -40,7 +47,8 @@ function upfirdn2dLoops(x: tf.Tensor4D, kernel: number[][], up: number, down: nu
           let s = 0;
           // True convolution: the kernel is flipped relative to the input window.
           for (let a = 0; a < kh; a++)
-            for (let d = 0; d < kw; d++) s += kernel[kh - 1 - a]![kw - 1 - d]! * u(n, i * down + a, j * down + d, ch);
+            for (let d = 0; d < kw; d++)
+              s += kernel[kh - 1 - a]![kw - 1 - d]! * u(n, i * down + a, j * down + d, ch);
           out.push(s);
         }
   return { values: out, shape: [b, oh, ow, c] };

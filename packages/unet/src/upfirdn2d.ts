@@ -57,7 +57,8 @@ export function upfirdn2d(
     const kw = kernel[0]!.length;
     // True convolution = cross-correlation with the flipped filter.
     const flipped = new Float32Array(kh * kw);
-    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) flipped[i * kw + j] = kernel[kh - 1 - i]![kw - 1 - j]!;
+    for (let i = 0; i < kh; i++)
+      for (let j = 0; j < kw; j++) flipped[i * kw + j] = kernel[kh - 1 - i]![kw - 1 - j]!;
     const filter = tf.tile(tf.tensor4d(flipped, [kh, kw, 1, 1]), [1, 1, c, 1]) as tf.Tensor4D;
     return tf.depthwiseConv2d(y, filter, [down, down], 'valid');
   });
@@ -89,7 +90,11 @@ export function firDownsample2d(x: tf.Tensor4D, firKernel: readonly number[]): t
  * Fused 3×3 convolution followed by FIR downsampling (`conv_downsample_2d`): FIR-filter with pads
  * ((p+1)/2, p/2), p = (kh − 2) + (k − 1), then a stride-2 'valid' convolution with `weight` `[k, k, Cin, Cout]`.
  */
-export function firConvDownsample2d(x: tf.Tensor4D, weight: tf.Tensor4D, firKernel: readonly number[]): tf.Tensor4D {
+export function firConvDownsample2d(
+  x: tf.Tensor4D,
+  weight: tf.Tensor4D,
+  firKernel: readonly number[],
+): tf.Tensor4D {
   return tf.tidy(() => {
     const factor = 2;
     const k = setupFirKernel(firKernel);
@@ -104,7 +109,11 @@ export function firConvDownsample2d(x: tf.Tensor4D, weight: tf.Tensor4D, firKern
  * `weight` `[k, k, Cin, Cout]` (output (H−1)·2 + k), then FIR-filtering with K·4 and pads
  * ((p+1)/2 + 1, p/2 + 1), p = (kh − 2) − (k − 1). `[B, H, W, Cin]` → `[B, 2H, 2W, Cout]`.
  */
-export function firUpsampleConv2d(x: tf.Tensor4D, weight: tf.Tensor4D, firKernel: readonly number[]): tf.Tensor4D {
+export function firUpsampleConv2d(
+  x: tf.Tensor4D,
+  weight: tf.Tensor4D,
+  firKernel: readonly number[],
+): tf.Tensor4D {
   return tf.tidy(() => {
     const factor = 2;
     const [b, h, w] = x.shape;
@@ -114,7 +123,12 @@ export function firUpsampleConv2d(x: tf.Tensor4D, weight: tf.Tensor4D, firKernel
     // The reference transposes the (spatially flipped) conv weight for conv_transpose2d; in tfjs's
     // conv2dTranspose filter layout [kh, kw, outC, inC] that is the flipped weight with its channel axes swapped.
     const filter = tf.transpose(tf.reverse(weight, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
-    const outShape: [number, number, number, number] = [b, (h - 1) * factor + kh, (w - 1) * factor + kw, cout];
+    const outShape: [number, number, number, number] = [
+      b,
+      (h - 1) * factor + kh,
+      (w - 1) * factor + kw,
+      cout,
+    ];
     const y = tf.conv2dTranspose(x, filter, outShape, factor, 'valid');
     return upfirdn2d(y, k, 1, 1, Math.floor((p + 1) / 2) + factor - 1, Math.floor(p / 2) + 1);
   });
