@@ -51,6 +51,7 @@ describe('validateUNetConfig', () => {
     [{ progressive: 'skip' }, 'config.progressive'],
     [{ dropout: 1 }, 'config.dropout'],
     [{ numClasses: 10, conditional: false }, 'config.numClasses'],
+    [{ embeddingType: 'fourier', conditional: false }, 'config.conditional'],
     [{ architecture: 'ddpm', nf: 16 }, 'config.nf'],
     [{ architecture: 'ddpm', nf: 32 }, 'config.architecture'],
   ] as [Record<string, unknown>, string][])('rejects %j naming %s', (change, argument) => {

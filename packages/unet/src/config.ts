@@ -164,6 +164,12 @@ export function validateUNetConfig(config: UNetConfig): void {
   finite('config.sigmaMax', c.sigmaMax, true);
   positiveInt('config.numScales', c.numScales, 2);
   positiveInt('config.numClasses', c.numClasses, 0);
+  if (c.embeddingType === 'fourier' && !c.conditional) {
+    throw new SbmArgumentError(
+      'config.conditional',
+      'an unconditional network with Fourier embedding is not supported (the reference keeps an unused Fourier layer as all_modules.0)',
+    );
+  }
   if (c.numClasses > 0 && !c.conditional) {
     throw new SbmArgumentError(
       'config.numClasses',
