@@ -215,6 +215,9 @@ describe('UNet', () => {
       ).config.layers.map((l) => l.class_name);
       expect(classes.filter((c) => c.startsWith('sbm>')).length).toBeGreaterThan(10);
       loaded.dispose();
+      await expectNoLeaks(async () => {
+        (await loadUNet(fileSystemIO(dir))).dispose();
+      });
     },
   );
 

@@ -75,6 +75,23 @@ export class UNet {
         `expected a tensor of shape [${b}] (one time per example of x), got ${t instanceof tf.Tensor ? `shape [${t.shape.join(',')}]` : typeof t}`,
       );
     }
+    if (c.embeddingType === 'fourier' || c.scaleBySigma) {
+      const values = t.dataSync();
+      for (const v of values) {
+        if (c.embeddingType === 'fourier' && !(v > 0 && Number.isFinite(v))) {
+          throw new SbmArgumentError(
+            't',
+            `expected noise levels σ > 0 (Fourier embedding of log σ), got ${v}`,
+          );
+        }
+        if (c.embeddingType === 'positional' && !(v >= 0 && v < c.numScales)) {
+          throw new SbmArgumentError(
+            't',
+            `expected indices into the σ table in [0, ${c.numScales}) (scaleBySigma with positional embedding), got ${v}`,
+          );
+        }
+      }
+    }
     if (c.numClasses === 0) {
       if (labels !== undefined) {
         throw new SbmArgumentError(
