@@ -1,18 +1,11 @@
-import { SbmArgumentError } from '@sbm/sde';
 import { describe, expect, it } from 'vitest';
 import { referenceSigmas, validateUNetConfig } from './config.js';
 import { UNET_PRESET_NAMES, unetPreset } from './presets.js';
+import { catchArgumentError } from './reference-fixtures.testing.js';
 import { referenceOverrides } from './reference-overrides.js';
 
 const expectArgError = (f: () => unknown, argument: string) => {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(SbmArgumentError);
-    expect((e as SbmArgumentError).argument).toBe(argument);
-    return;
-  }
-  throw new Error(`expected an SbmArgumentError for ${argument}`);
+  expect(catchArgumentError(f).argument).toBe(argument);
 };
 
 describe('presets', () => {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SbmArgumentError } from '@sbm/sde';
 import * as tf from '@tensorflow/tfjs-core';
 import type { UNetConfig } from './config.js';
 import { unetPreset } from './presets.js';
@@ -84,4 +85,15 @@ export function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<
     maxRef = Math.max(maxRef, Math.abs(expected[i]!));
   }
   return maxDiff / maxRef;
+}
+
+/** Runs `f`, requires it to throw an {@link SbmArgumentError}, and returns the error. */
+export function catchArgumentError(f: () => unknown): SbmArgumentError {
+  try {
+    f();
+  } catch (error) {
+    if (error instanceof SbmArgumentError) return error;
+    throw new Error(`expected an SbmArgumentError, got ${String(error)}`);
+  }
+  throw new Error('expected an SbmArgumentError, but nothing was thrown');
 }

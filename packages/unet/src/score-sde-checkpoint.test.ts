@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SbmArgumentError } from '@sbm/sde';
 import { expectNoLeaks, useCpuBackend } from '@sbm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileSystemIO } from './fs-io.js';
 import {
+  catchArgumentError,
   localFixtureDir,
   maxRelativeError,
   type ReferenceFixture,
@@ -71,15 +71,7 @@ describe('checkpoint mismatches', () => {
     ddpmpp = readFixture(sharedFixtureDir, 'ddpmpp_small');
     ddpm = readFixture(sharedFixtureDir, 'ddpm_small');
   });
-  const message = (f: () => unknown): string => {
-    try {
-      f();
-    } catch (e) {
-      expect(e).toBeInstanceOf(SbmArgumentError);
-      return (e as Error).message;
-    }
-    throw new Error('expected an error');
-  };
+  const message = (f: () => unknown): string => catchArgumentError(f).message;
 
   it('names unmatched and missing tensors', () => {
     const m = message(() => importScoreSdeCheckpoint(ddpm.pth, ddpmpp.config, { weights: 'model' }));

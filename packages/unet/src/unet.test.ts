@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SbmArgumentError } from '@sbm/sde';
 import { expectNoLeaks, useCpuBackend } from '@sbm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -9,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { UNetConfig } from './config.js';
 import { fileSystemIO } from './fs-io.js';
 import { unetPreset } from './presets.js';
+import { catchArgumentError } from './reference-fixtures.testing.js';
 import { countUNetParameters, createUNet, loadUNet, type UNet } from './unet.js';
 
 beforeAll(useCpuBackend);
@@ -96,15 +96,9 @@ describe('UNet', () => {
   it('rejects bad inputs with errors naming the argument', () => {
     const n = net('tiny/ddpmpp');
     const err = (f: () => unknown, arg: string, text: RegExp) => {
-      try {
-        f();
-      } catch (e) {
-        expect(e).toBeInstanceOf(SbmArgumentError);
-        expect((e as SbmArgumentError).argument).toBe(arg);
-        expect((e as Error).message).toMatch(text);
-        return;
-      }
-      throw new Error('expected an error');
+      const error = catchArgumentError(f);
+      expect(error.argument).toBe(arg);
+      expect(error.message).toMatch(text);
     };
     err(() => n.predict(tf.zeros([8, 8, 3]) as unknown as tf.Tensor4D, t), 'x', /rank-4/);
     err(() => n.predict(tf.zeros([2, 8, 8, 1]) as tf.Tensor4D, t), 'x', /3 channels/);
