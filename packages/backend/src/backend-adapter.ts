@@ -1,0 +1,60 @@
+import type { DataId, KernelBackend, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * The few backend-level operations the fast kernels are written against: float32 views of tensor
+ * data, allocation, disposal and the backend's own batched matrix multiply. Views of the wasm heap
+ * are invalidated when the heap grows, so take a fresh {@link BackendAdapter.view} after every
+ * allocation (`alloc` or `matMul`).
+ */
+export interface BackendAdapter {
+  /** A writable float32 view of the data of `t` (no copy). */
+  view(t: TensorInfo): Float32Array;
+  /** A new zero-filled float32 tensor of `shape`, owned by the caller. */
+  alloc(shape: number[]): TensorInfo;
+  /** Batched `a @ b` (no transposes) of rank-3 float32 tensors through the backend's `BatchMatMul` kernel. */
+  matMul(a: TensorInfo, b: TensorInfo): TensorInfo;
+  /** Releases a tensor made by `alloc` or `matMul` that is not returned from the kernel. */
+  dispose(t: TensorInfo): void;
+}
+
+interface CpuLike {
+  data: { get(dataId: DataId): { values: unknown } };
+  makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
+  disposeData(dataId: DataId): boolean;
+}
+
+interface WasmLike {
+  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array;
+  disposeData(dataId: DataId): boolean;
+}
+
+/** Backends the fast kernels know how to address. */
+export type FastKernelBackend = 'cpu' | 'wasm';
+
+/** Builds the adapter of `backend` (an instance of the backend named `name`). */
+export function backendAdapter(name: FastKernelBackend, backend: KernelBackend, batchMatMul: KernelFunc): BackendAdapter {
+  const matMul = (a: TensorInfo, b: TensorInfo) =>
+    batchMatMul({ inputs: { a, b }, backend, attrs: { transposeA: false, transposeB: false } }) as TensorInfo;
+  if (name === 'cpu') {
+    const cpu = backend as unknown as CpuLike;
+    return {
+      view: (t) => cpu.data.get(t.dataId).values as Float32Array,
+      alloc: (shape) => cpu.makeTensorInfo(shape, 'float32', new Float32Array(tf.util.sizeFromShape(shape))),
+      matMul,
+      dispose: (t) => void cpu.disposeData(t.dataId),
+    };
+  }
+  const wasm = backend as unknown as WasmLike;
+  return {
+    view: (t) => wasm.typedArrayFromHeap(t),
+    alloc: (shape) => {
+      const t = wasm.makeOutput(shape, 'float32');
+      wasm.typedArrayFromHeap(t).fill(0);
+      return t;
+    },
+    matMul,
+    dispose: (t) => void wasm.disposeData(t.dataId),
+  };
+}

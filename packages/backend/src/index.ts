@@ -1,0 +1,7 @@
+export {
+  fastKernelNames,
+  hasFastKernels,
+  originalKernel,
+  registerFastKernels,
+  unregisterFastKernels,
+} from './fast-kernels.js';
