@@ -5,3 +5,15 @@ export {
   registerFastKernels,
   unregisterFastKernels,
 } from './fast-kernels.js';
+export {
+  type BackendCandidate,
+  type BackendChoice,
+  type BackendReport,
+  type BackendSelection,
+  backendChoices,
+  backendPackages,
+  SbmBackendError,
+  type SetupBackendOptions,
+  selectBackend,
+  setupBackend,
+} from './setup-backend.js';
