@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { SbmArgumentError } from '@sbm/sde';
 import { type BackendAdapter, backendAdapter, type FastKernelBackend } from './backend-adapter.js';
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, convGeometry } from './conv2d-kernels.js';
+import { resizeNearestNeighborGrad } from './resize-nearest-grad.js';
 
 type Inputs = Record<string, TensorInfo>;
 type Attrs = Record<string, unknown>;
@@ -55,22 +56,28 @@ const backpropInputKernel: FastKernel = (be, { dy, filter }, attrs) => {
   return conv2dBackpropInput(be, dy!, filter!, convGeometry(a.inputShape, filter!.shape, a, a.dilations));
 };
 
+const resizeNearestGradKernel: FastKernel = (be, { images, dy }, attrs) =>
+  resizeNearestNeighborGrad(be, images!, dy!, attrs.alignCorners === true, attrs.halfPixelCenters === true);
+
 /**
  * The kernels replaced (or supplied) per backend. `wasm`: its XNNPACK forward convolution is kept
  * except where it is wrong (see {@link wasmConvIsReliable}); `Conv2DBackpropFilter` is missing and
- * `Conv2DBackpropInput` is slow. `cpu`: all three naive loops are replaced by im2col + the
- * backend's blocked matrix multiply.
+ * `Conv2DBackpropInput` is slow. `cpu`: the three naive convolution loops are replaced by im2col + the
+ * backend's blocked matrix multiply. Both: `ResizeNearestNeighborGrad`, which in tfjs 4.22 is wrong
+ * for batches larger than one on cpu and on wasm (it is not the adjoint of the forward resize).
  */
 const fastKernels: Record<FastKernelBackend, Record<string, FastKernelSpec>> = {
   cpu: {
     Conv2D: { run: conv2dKernel },
     Conv2DBackpropFilter: { run: backpropFilterKernel },
     Conv2DBackpropInput: { run: backpropInputKernel },
+    ResizeNearestNeighborGrad: { run: resizeNearestGradKernel, useOriginal: () => false },
   },
   wasm: {
     Conv2D: { run: conv2dKernel, useOriginal: wasmConvIsReliable },
     Conv2DBackpropFilter: { run: backpropFilterKernel },
     Conv2DBackpropInput: { run: backpropInputKernel },
+    ResizeNearestNeighborGrad: { run: resizeNearestGradKernel, useOriginal: () => false },
   },
 };
 
@@ -100,7 +107,8 @@ export function fastKernelNames(backendName: string): string[] {
  *
  * Registered on both: `Conv2D` (cpu: always; wasm: only for the `'same'`-padding cases its XNNPACK
  * path gets wrong), `Conv2DBackpropFilter` (missing from tfjs-backend-wasm 4.22, so training fails
- * without it; ~300× slower than the forward pass on cpu) and `Conv2DBackpropInput`. All take NHWC data with any strides, `'same'`/`'valid'`/explicit padding,
+ * without it; ~300× slower than the forward pass on cpu) and `Conv2DBackpropInput`, and
+ * `ResizeNearestNeighborGrad` (the stock ones are wrong for batches > 1). The convolutions take NHWC data with any strides, `'same'`/`'valid'`/explicit padding,
  * and dilation (forward; the gradients accept a `dilations` attribute, which tfjs itself never
  * sends); other data formats are passed to the original kernel.
  *
@@ -132,7 +140,15 @@ export function registerFastKernels(backendName: string): string[] {
       }
       return spec.run(backendAdapter(name, backend as KernelBackend, batchMatMul), ins, a);
     };
-    tf.registerKernel({ kernelName, backendName: name, kernelFunc });
+    // Keep the original's setup/dispose hooks: wasm kernels bind their C++ function in setupFunc,
+    // which the backend runs for every registered kernel when it initializes.
+    tf.registerKernel({
+      kernelName,
+      backendName: name,
+      kernelFunc,
+      setupFunc: original?.setupFunc,
+      disposeFunc: original?.disposeFunc,
+    });
     registered.push(kernelName);
   }
   active.add(name);
