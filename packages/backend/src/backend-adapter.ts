@@ -14,8 +14,13 @@ export interface BackendAdapter {
   alloc(shape: number[]): TensorInfo;
   /** Batched `a @ b` (no transposes) of rank-3 float32 tensors through the backend's `BatchMatMul` kernel. */
   matMul(a: TensorInfo, b: TensorInfo): TensorInfo;
-  /** Releases a tensor made by `alloc` or `matMul` that is not returned from the kernel. */
+  /** Releases a tensor made by `alloc`, `matMul` or `conv2d` that is not returned from the kernel. */
   dispose(t: TensorInfo): void;
+  /**
+   * The backend's own NHWC convolution, stride 1, explicit padding `[top, bottom, left, right]`,
+   * when it is faster than im2col (wasm: XNNPACK); absent on cpu.
+   */
+  conv2d?: (x: TensorInfo, filter: TensorInfo, pad: [number, number, number, number], dilations: [number, number]) => TensorInfo;
 }
 
 interface CpuLike {
@@ -34,7 +39,12 @@ interface WasmLike {
 export type FastKernelBackend = 'cpu' | 'wasm';
 
 /** Builds the adapter of `backend` (an instance of the backend named `name`). */
-export function backendAdapter(name: FastKernelBackend, backend: KernelBackend, batchMatMul: KernelFunc): BackendAdapter {
+export function backendAdapter(
+  name: FastKernelBackend,
+  backend: KernelBackend,
+  batchMatMul: KernelFunc,
+  nativeConv2d?: KernelFunc,
+): BackendAdapter {
   const matMul = (a: TensorInfo, b: TensorInfo) =>
     batchMatMul({ inputs: { a, b }, backend, attrs: { transposeA: false, transposeB: false } }) as TensorInfo;
   if (name === 'cpu') {
@@ -56,5 +66,14 @@ export function backendAdapter(name: FastKernelBackend, backend: KernelBackend, 
     },
     matMul,
     dispose: (t) => void wasm.disposeData(t.dataId),
+    conv2d:
+      nativeConv2d === undefined
+        ? undefined
+        : (x, filter, [top, bottom, left, right], dilations) =>
+            nativeConv2d({
+              inputs: { x, filter },
+              backend,
+              attrs: { strides: 1, pad: [[0, 0], [top, bottom], [left, right], [0, 0]], dataFormat: 'NHWC', dilations },
+            }) as TensorInfo,
   };
 }

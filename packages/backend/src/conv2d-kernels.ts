@@ -71,6 +71,8 @@ function filterTransposed(be: BackendAdapter, filter: TensorInfo, g: ConvGeometr
  * fastest at (wasm's transposed path is ~10× slower). `x [B,H,W,Ci]`, `dy [B,OH,OW,Co]` → `[KH,KW,Ci,Co]`.
  */
 export function conv2dBackpropFilter(be: BackendAdapter, x: TensorInfo, dy: TensorInfo, g: ConvGeometry): TensorInfo {
+  const viaConv = be.conv2d === undefined ? undefined : backpropFilterAsConv(be, x, dy, g);
+  if (viaConv !== undefined) return viaConv;
   const K = patchSize(g);
   const co = g.outChannels;
   const rowsPerExample = g.outHeight * g.outWidth;
@@ -118,6 +120,8 @@ function exampleRows(be: BackendAdapter, t: TensorInfo, b0: number, b1: number, 
  * [KH,KW,Ci,Co]` → `[B,H,W,Ci]`.
  */
 export function conv2dBackpropInput(be: BackendAdapter, dy: TensorInfo, filter: TensorInfo, g: ConvGeometry): TensorInfo {
+  const viaConv = be.conv2d === undefined ? undefined : backpropInputAsConv(be, dy, filter, g);
+  if (viaConv !== undefined) return viaConv;
   const co = g.outChannels;
   const rowsPerExample = g.outHeight * g.outWidth;
   const chunk = examplesPerChunk(g, maxPatchElements);
@@ -168,4 +172,83 @@ export function conv2d(be: BackendAdapter, x: TensorInfo, filter: TensorInfo, g:
     be.dispose(part);
   }
   return y;
+}
+
+/**
+ * The filter gradient as one forward convolution on the backend's own conv (wasm: XNNPACK), for
+ * dilation 1: with `x` viewed as `[Ci,H,W,B]` (examples as channels) and `dy` as a filter
+ * `[OH,OW,B,Co]` dilated by the stride, `dW[kh,kw,ci,co] = Σ x'[ci, kh−top+oh·sh, kw−left+ow·sw, b]
+ * dy'[oh,ow,b,co]` is a stride-1 convolution whose output `[Ci,KH,KW,Co]` is transposed into place.
+ * `undefined` when the geometry does not fit (trailing rows the forward conv never read).
+ */
+function backpropFilterAsConv(be: BackendAdapter, x: TensorInfo, dy: TensorInfo, g: ConvGeometry): TensorInfo | undefined {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: Co } = g;
+  const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = g;
+  const { top, left } = g.padInfo;
+  const bottom = KH + (OH - 1) * sh - H - top;
+  const right = KW + (OW - 1) * sw - W - left;
+  if (g.dilationHeight !== 1 || g.dilationWidth !== 1 || bottom < 0 || right < 0 || top < 0 || left < 0) return undefined;
+  const HW = H * W;
+  const xT = be.alloc([C, H, W, B]);
+  const xs = be.view(x);
+  const xd = be.view(xT);
+  for (let b = 0; b < B; b++) {
+    for (let p = 0; p < HW; p++) {
+      const src = (b * HW + p) * C;
+      for (let ci = 0; ci < C; ci++) xd[(ci * HW + p) * B + b] = xs[src + ci]!;
+    }
+  }
+  const OHW = OH * OW;
+  const dyT = be.alloc([OH, OW, B, Co]);
+  const ds = be.view(dy);
+  const dd = be.view(dyT);
+  for (let b = 0; b < B; b++) {
+    for (let p = 0; p < OHW; p++) dd.set(ds.subarray((b * OHW + p) * Co, (b * OHW + p + 1) * Co), (p * B + b) * Co);
+  }
+  const y = be.conv2d!(xT, dyT, [top, bottom, left, right], [sh, sw]);
+  be.dispose(xT);
+  be.dispose(dyT);
+  // y [Ci, KH·KW, Co] → dW [KH·KW, Ci, Co]
+  const dw = be.alloc([KH, KW, C, Co]);
+  const ys = be.view(y);
+  const out = be.view(dw);
+  const taps = KH * KW;
+  for (let ci = 0; ci < C; ci++) {
+    for (let k = 0; k < taps; k++) out.set(ys.subarray((ci * taps + k) * Co, (ci * taps + k + 1) * Co), (k * C + ci) * Co);
+  }
+  be.dispose(y);
+  return dw;
+}
+
+/**
+ * The input gradient of a stride-1 convolution as one forward convolution on the backend's own conv
+ * (wasm: XNNPACK): `dx = conv(dy, W')` with the filter rotated by 180° and its channel axes swapped,
+ * `W'[kh,kw,co,ci] = W[KH−1−kh, KW−1−kw, ci, co]`, the same dilation, and padding `effK − 1 − pad` on
+ * each side. `undefined` for strides > 1 or padding wider than the filter.
+ */
+function backpropInputAsConv(be: BackendAdapter, dy: TensorInfo, filter: TensorInfo, g: ConvGeometry): TensorInfo | undefined {
+  const { filterHeight: KH, filterWidth: KW, inChannels: C, outChannels: Co } = g;
+  const { top, bottom, left, right } = g.padInfo;
+  const pad: [number, number, number, number] = [
+    g.effectiveFilterHeight - 1 - top,
+    g.effectiveFilterHeight - 1 - bottom,
+    g.effectiveFilterWidth - 1 - left,
+    g.effectiveFilterWidth - 1 - right,
+  ];
+  if (g.strideHeight !== 1 || g.strideWidth !== 1 || pad.some((p) => p < 0)) return undefined;
+  const w2 = be.alloc([KH, KW, Co, C]);
+  const ws = be.view(filter);
+  const wd = be.view(w2);
+  for (let kh = 0; kh < KH; kh++) {
+    for (let kw = 0; kw < KW; kw++) {
+      const src = ((KH - 1 - kh) * KW + (KW - 1 - kw)) * C * Co;
+      const dst = (kh * KW + kw) * Co * C;
+      for (let ci = 0; ci < C; ci++) {
+        for (let co = 0; co < Co; co++) wd[dst + co * C + ci] = ws[src + ci * Co + co]!;
+      }
+    }
+  }
+  const dx = be.conv2d!(dy, w2, pad, [g.dilationHeight, g.dilationWidth]);
+  be.dispose(w2);
+  return dx;
 }

@@ -125,6 +125,8 @@ export function registerFastKernels(backendName: string): string[] {
       `the '${name}' backend has no kernels registered: import '@tensorflow/tfjs-backend-${name}' first`,
     );
   }
+  // wasm's XNNPACK convolution, which the gradient kernels run on where the geometry allows.
+  const nativeConv2d = name === 'wasm' ? tf.getKernel('Conv2D', name)?.kernelFunc : undefined;
   const registered: string[] = [];
   for (const [kernelName, spec] of Object.entries(fastKernels[name])) {
     const useOriginal = spec.useOriginal ?? nchw;
@@ -138,7 +140,7 @@ export function registerFastKernels(backendName: string): string[] {
         if (original !== undefined) return original.kernelFunc({ inputs, backend, attrs });
         if (nchw(ins, a)) throw new Error(`${kernelName} (@sbm/backend, ${name}): only NHWC data is supported`);
       }
-      return spec.run(backendAdapter(name, backend as KernelBackend, batchMatMul), ins, a);
+      return spec.run(backendAdapter(name, backend as KernelBackend, batchMatMul, nativeConv2d), ins, a);
     };
     // Keep the original's setup/dispose hooks: wasm kernels bind their C++ function in setupFunc,
     // which the backend runs for every registered kernel when it initializes.

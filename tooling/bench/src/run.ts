@@ -5,9 +5,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { useCpuBackend } from '@sbm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
+import { backendBench } from './backend-bench.js';
 import { sdeBench } from './sde-bench.js';
 
-const benches: Record<string, () => Promise<string>> = { sde: sdeBench };
+const benches: Record<string, () => Promise<string>> = { backend: backendBench, sde: sdeBench };
 
 const names = process.argv.slice(2);
 if (names.length === 0 || names.some((n) => !(n in benches))) {
