@@ -68,9 +68,16 @@ function filterTransposed(be: BackendAdapter, filter: TensorInfo, g: ConvGeometr
  * ow·sw−left+kw·dw, ci] · dy[b,oh,ow,co]`, computed as `patches(x)ᵀ @ dy`: the transposed patch
  * matrix is built directly from a channels-first copy of `x`, so the one matrix multiply per chunk
  * of examples has both operands untransposed, the layout the backends' matrix multiplies are
- * fastest at (wasm's transposed path is ~10× slower). `x [B,H,W,Ci]`, `dy [B,OH,OW,Co]` → `[KH,KW,Ci,Co]`.
+ * fastest at (wasm's transposed path is ~10× slower). Where the backend has a fast native
+ * convolution (wasm: XNNPACK) and the dilation is 1, it is one forward convolution instead
+ * ({@link backpropFilterAsConv}). `x [B,H,W,Ci]`, `dy [B,OH,OW,Co]` → `[KH,KW,Ci,Co]`.
  */
-export function conv2dBackpropFilter(be: BackendAdapter, x: TensorInfo, dy: TensorInfo, g: ConvGeometry): TensorInfo {
+export function conv2dBackpropFilter(
+  be: BackendAdapter,
+  x: TensorInfo,
+  dy: TensorInfo,
+  g: ConvGeometry,
+): TensorInfo {
   const viaConv = be.conv2d === undefined ? undefined : backpropFilterAsConv(be, x, dy, g);
   if (viaConv !== undefined) return viaConv;
   const K = patchSize(g);
@@ -104,7 +111,14 @@ export function conv2dBackpropFilter(be: BackendAdapter, x: TensorInfo, dy: Tens
 }
 
 /** Rows `[b0·rowsPerExample, b1·rowsPerExample)` of `t` as a `[1, rows, cols]` tensor (`t` itself when all). */
-function exampleRows(be: BackendAdapter, t: TensorInfo, b0: number, b1: number, rowsPerExample: number, cols: number) {
+function exampleRows(
+  be: BackendAdapter,
+  t: TensorInfo,
+  b0: number,
+  b1: number,
+  rowsPerExample: number,
+  cols: number,
+) {
   const shape = [1, (b1 - b0) * rowsPerExample, cols];
   if (b0 === 0 && b1 === t.shape[0]) {
     return { rows: { dataId: t.dataId, shape, dtype: t.dtype } as TensorInfo, owned: false };
@@ -116,10 +130,16 @@ function exampleRows(be: BackendAdapter, t: TensorInfo, b0: number, b1: number, 
 
 /**
  * Input gradient of a 2-D convolution, `dx = col2im(dy @ Wᵀ)`: each output pixel's gradient is
- * spread back over the input positions its patch was read from. `dy [B,OH,OW,Co]`, `filter
- * [KH,KW,Ci,Co]` → `[B,H,W,Ci]`.
+ * spread back over the input positions its patch was read from. For stride 1 on a backend with a
+ * fast native convolution (wasm: XNNPACK) it is one forward convolution with the flipped filter
+ * instead ({@link backpropInputAsConv}). `dy [B,OH,OW,Co]`, `filter [KH,KW,Ci,Co]` → `[B,H,W,Ci]`.
  */
-export function conv2dBackpropInput(be: BackendAdapter, dy: TensorInfo, filter: TensorInfo, g: ConvGeometry): TensorInfo {
+export function conv2dBackpropInput(
+  be: BackendAdapter,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  g: ConvGeometry,
+): TensorInfo {
   const viaConv = be.conv2d === undefined ? undefined : backpropInputAsConv(be, dy, filter, g);
   if (viaConv !== undefined) return viaConv;
   const co = g.outChannels;
@@ -128,7 +148,11 @@ export function conv2dBackpropInput(be: BackendAdapter, dy: TensorInfo, filter: 
   const wT = filterTransposed(be, filter, g);
   const inShape = [g.batchSize, g.inHeight, g.inWidth, g.inChannels];
   if (isPointwise(g)) {
-    const dyRows: TensorInfo = { dataId: dy.dataId, shape: [1, g.batchSize * rowsPerExample, co], dtype: 'float32' };
+    const dyRows: TensorInfo = {
+      dataId: dy.dataId,
+      shape: [1, g.batchSize * rowsPerExample, co],
+      dtype: 'float32',
+    };
     const dx = be.matMul(dyRows, wT);
     be.dispose(wT);
     return { dataId: dx.dataId, shape: inShape, dtype: 'float32' };
@@ -181,13 +205,27 @@ export function conv2d(be: BackendAdapter, x: TensorInfo, filter: TensorInfo, g:
  * dy'[oh,ow,b,co]` is a stride-1 convolution whose output `[Ci,KH,KW,Co]` is transposed into place.
  * `undefined` when the geometry does not fit (trailing rows the forward conv never read).
  */
-function backpropFilterAsConv(be: BackendAdapter, x: TensorInfo, dy: TensorInfo, g: ConvGeometry): TensorInfo | undefined {
-  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, outChannels: Co } = g;
+function backpropFilterAsConv(
+  be: BackendAdapter,
+  x: TensorInfo,
+  dy: TensorInfo,
+  g: ConvGeometry,
+): TensorInfo | undefined {
+  const {
+    batchSize: B,
+    inHeight: H,
+    inWidth: W,
+    inChannels: C,
+    outHeight: OH,
+    outWidth: OW,
+    outChannels: Co,
+  } = g;
   const { filterHeight: KH, filterWidth: KW, strideHeight: sh, strideWidth: sw } = g;
   const { top, left } = g.padInfo;
   const bottom = KH + (OH - 1) * sh - H - top;
   const right = KW + (OW - 1) * sw - W - left;
-  if (g.dilationHeight !== 1 || g.dilationWidth !== 1 || bottom < 0 || right < 0 || top < 0 || left < 0) return undefined;
+  if (g.dilationHeight !== 1 || g.dilationWidth !== 1 || bottom < 0 || right < 0 || top < 0 || left < 0)
+    return undefined;
   const HW = H * W;
   const xT = be.alloc([C, H, W, B]);
   const xs = be.view(x);
@@ -203,7 +241,8 @@ function backpropFilterAsConv(be: BackendAdapter, x: TensorInfo, dy: TensorInfo,
   const ds = be.view(dy);
   const dd = be.view(dyT);
   for (let b = 0; b < B; b++) {
-    for (let p = 0; p < OHW; p++) dd.set(ds.subarray((b * OHW + p) * Co, (b * OHW + p + 1) * Co), (p * B + b) * Co);
+    for (let p = 0; p < OHW; p++)
+      dd.set(ds.subarray((b * OHW + p) * Co, (b * OHW + p + 1) * Co), (p * B + b) * Co);
   }
   const y = be.conv2d!(xT, dyT, [top, bottom, left, right], [sh, sw]);
   be.dispose(xT);
@@ -214,7 +253,8 @@ function backpropFilterAsConv(be: BackendAdapter, x: TensorInfo, dy: TensorInfo,
   const out = be.view(dw);
   const taps = KH * KW;
   for (let ci = 0; ci < C; ci++) {
-    for (let k = 0; k < taps; k++) out.set(ys.subarray((ci * taps + k) * Co, (ci * taps + k + 1) * Co), (k * C + ci) * Co);
+    for (let k = 0; k < taps; k++)
+      out.set(ys.subarray((ci * taps + k) * Co, (ci * taps + k + 1) * Co), (k * C + ci) * Co);
   }
   be.dispose(y);
   return dw;
@@ -226,7 +266,12 @@ function backpropFilterAsConv(be: BackendAdapter, x: TensorInfo, dy: TensorInfo,
  * `W'[kh,kw,co,ci] = W[KH−1−kh, KW−1−kw, ci, co]`, the same dilation, and padding `effK − 1 − pad` on
  * each side. `undefined` for strides > 1 or padding wider than the filter.
  */
-function backpropInputAsConv(be: BackendAdapter, dy: TensorInfo, filter: TensorInfo, g: ConvGeometry): TensorInfo | undefined {
+function backpropInputAsConv(
+  be: BackendAdapter,
+  dy: TensorInfo,
+  filter: TensorInfo,
+  g: ConvGeometry,
+): TensorInfo | undefined {
   const { filterHeight: KH, filterWidth: KW, inChannels: C, outChannels: Co } = g;
   const { top, bottom, left, right } = g.padInfo;
   const pad: [number, number, number, number] = [

@@ -1,3 +1,4 @@
+import { SbmArgumentError } from '@sbm/sde';
 import type {
   Conv2DAttrs,
   Conv2DBackpropFilterAttrs,
@@ -8,7 +9,6 @@ import type {
   TensorInfo,
 } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
-import { SbmArgumentError } from '@sbm/sde';
 import { type BackendAdapter, backendAdapter, type FastKernelBackend } from './backend-adapter.js';
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, convGeometry } from './conv2d-kernels.js';
 import { resizeNearestNeighborGrad } from './resize-nearest-grad.js';
@@ -36,7 +36,8 @@ function nchw(_inputs: Inputs, attrs: Attrs): boolean {
 function wasmConvIsReliable(inputs: Inputs, attrs: Attrs): boolean {
   if (nchw(inputs, attrs)) return true;
   if (attrs.pad !== 'same') return true;
-  const [sh, sw] = typeof attrs.strides === 'number' ? [attrs.strides, attrs.strides] : (attrs.strides as number[]);
+  const [sh, sw] =
+    typeof attrs.strides === 'number' ? [attrs.strides, attrs.strides] : (attrs.strides as number[]);
   const [fh, fw] = inputs.filter!.shape;
   return sh! <= fh! && sw! <= fw!;
 }
@@ -88,7 +89,10 @@ const active = new Set<FastKernelBackend>();
 
 function checkBackendName(backendName: string, argument: string): FastKernelBackend {
   if (backendName !== 'cpu' && backendName !== 'wasm') {
-    throw new SbmArgumentError(argument, `expected 'cpu' or 'wasm' (the backends with fast kernels), got '${backendName}'`);
+    throw new SbmArgumentError(
+      argument,
+      `expected 'cpu' or 'wasm' (the backends with fast kernels), got '${backendName}'`,
+    );
   }
   return backendName;
 }
@@ -138,7 +142,8 @@ export function registerFastKernels(backendName: string): string[] {
       const ins = inputs as Inputs;
       if (useOriginal(ins, a)) {
         if (original !== undefined) return original.kernelFunc({ inputs, backend, attrs });
-        if (nchw(ins, a)) throw new Error(`${kernelName} (@sbm/backend, ${name}): only NHWC data is supported`);
+        if (nchw(ins, a))
+          throw new Error(`${kernelName} (@sbm/backend, ${name}): only NHWC data is supported`);
       }
       return spec.run(backendAdapter(name, backend as KernelBackend, batchMatMul, nativeConv2d), ins, a);
     };

@@ -88,7 +88,13 @@ export function im2col(g: ConvGeometry, x: Float32Array, b0: number, b1: number,
  * Adjoint of {@link im2col}: adds every patch-matrix entry of examples `[b0, b1)` into the input
  * position it was read from, `dx [B,H,W,C] += col2im(cols)`.
  */
-export function col2imAdd(g: ConvGeometry, cols: Float32Array, b0: number, b1: number, dx: Float32Array): void {
+export function col2imAdd(
+  g: ConvGeometry,
+  cols: Float32Array,
+  b0: number,
+  b1: number,
+  dx: Float32Array,
+): void {
   forEachPatchRun(g, b0, b1, (src, dst, n) => {
     if (dst < 0) return;
     for (let i = 0; i < n; i++) dx[dst + i]! += cols[src + i]!;
@@ -105,7 +111,13 @@ export function examplesPerChunk(g: ConvGeometry, maxElements: number): number {
  * the input in channels-first layout `xT [C,B,H,W]`. Row (kh, kw, ci) of `colsT` is the `ci` plane
  * shifted by the tap's offset and subsampled by the stride, so it is written in contiguous runs.
  */
-export function im2colTransposed(g: ConvGeometry, xT: Float32Array, b0: number, b1: number, colsT: Float32Array): void {
+export function im2colTransposed(
+  g: ConvGeometry,
+  xT: Float32Array,
+  b0: number,
+  b1: number,
+  colsT: Float32Array,
+): void {
   const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = g;
   const { strideHeight: sh, strideWidth: sw, dilationHeight: dh, dilationWidth: dw } = g;
   const { filterHeight: KH, filterWidth: KW } = g;

@@ -36,14 +36,16 @@ describe.each(['cpu', 'wasm'])('ResizeNearestNeighborGrad on %s', (backendName) 
     const rng = createRng(c.shape[0] * 100 + c.size[0]);
     const [B, , , C] = c.shape;
     const attrs = { alignCorners: c.alignCorners, halfPixelCenters: c.halfPixelCenters, size: c.size };
-    const xv = Float32Array.from(rng.normals(tf.util.sizeFromShape(c.shape)));
+    const xv = Float32Array.from(rng.normals(tf.util.sizeFromShape([...c.shape])));
     const dyv = Float32Array.from(rng.normals(B * c.size[0] * c.size[1] * C));
     tf.tidy(() => {
       const x = tf.tensor4d(xv, [...c.shape]);
       const dy = tf.tensor4d(dyv, [B, c.size[0], c.size[1], C]);
       const dx = tf.engine().runKernel('ResizeNearestNeighborGrad', { images: x, dy }, attrs) as tf.Tensor;
       // <resize(x), dy> = <x, dx> with the backend's own forward kernel, summed in float64.
-      const y = (tf.engine().runKernel('ResizeNearestNeighbor', { images: x }, attrs) as tf.Tensor).dataSync();
+      const y = (
+        tf.engine().runKernel('ResizeNearestNeighbor', { images: x }, attrs) as tf.Tensor
+      ).dataSync();
       const dxv = dx.dataSync();
       let lhs = 0;
       let rhs = 0;

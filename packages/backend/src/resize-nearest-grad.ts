@@ -17,8 +17,7 @@ export function nearestSourceIndices(
   const idx = new Int32Array(outSize);
   for (let i = 0; i < outSize; i++) {
     const frac = halfPixelCenters ? ratio * (i + 0.5) : ratio * i;
-    const nearest = Math.min(inSize - 1, alignCorners ? Math.round(frac) : Math.floor(frac));
-    idx[i] = halfPixelCenters ? Math.max(0, nearest) : nearest;
+    idx[i] = Math.min(inSize - 1, alignCorners ? Math.round(frac) : Math.floor(frac));
   }
   return idx;
 }

@@ -9,7 +9,8 @@ const realImport = (specifier: string): Promise<unknown> => import(specifier);
 
 /** An importer that fails for the named packages with the given errors and imports the rest. */
 function failing(errors: Record<string, Error>) {
-  return (specifier: string) => (specifier in errors ? Promise.reject(errors[specifier]) : realImport(specifier));
+  return (specifier: string) =>
+    specifier in errors ? Promise.reject(errors[specifier]) : realImport(specifier);
 }
 
 function notFound(specifier: string): Error {
@@ -28,7 +29,9 @@ describe('selectBackend', () => {
       ['tensorflow', false],
       ['wasm', true],
     ]);
-    expect(s.candidates[0]!.reason).toMatch(/@tensorflow\/tfjs-node-gpu is not installed.*CUDA 11\.2 \+ cuDNN 8/);
+    expect(s.candidates[0]!.reason).toMatch(
+      /@tensorflow\/tfjs-node-gpu is not installed.*CUDA 11\.2 \+ cuDNN 8/,
+    );
     expect(s.candidates[1]!.reason).toMatch(/@tensorflow\/tfjs-node is not installed.*libtensorflow 2\.9\.1/);
   });
 
@@ -47,7 +50,9 @@ describe('selectBackend', () => {
   it('explains a tfjs-node whose native binding was never built', async () => {
     const importModule = failing({
       '@tensorflow/tfjs-node': Object.assign(
-        new Error("Cannot find module '/app/node_modules/@tensorflow/tfjs-node/lib/napi-v8/tfjs_binding.node'"),
+        new Error(
+          "Cannot find module '/app/node_modules/@tensorflow/tfjs-node/lib/napi-v8/tfjs_binding.node'",
+        ),
         { code: 'MODULE_NOT_FOUND' },
       ),
     });
@@ -74,7 +79,9 @@ describe('selectBackend', () => {
 
   it('rejects bad options by name', async () => {
     await expect(selectBackend({ prefer: 'gpu' as 'cpu' })).rejects.toThrow(SbmArgumentError);
-    await expect(selectBackend({ prefer: 'gpu' as 'cpu' })).rejects.toThrow(/^options\.prefer: expected 'auto' or one of/);
+    await expect(selectBackend({ prefer: 'gpu' as 'cpu' })).rejects.toThrow(
+      /^options\.prefer: expected 'auto' or one of/,
+    );
     await expect(setupBackend({ threads: 0 })).rejects.toThrow(/^options\.threads: expected an integer >= 1/);
   });
 });
@@ -97,7 +104,9 @@ describe('setupBackend', () => {
   });
 
   it('falls back from a wasm that fails to load to cpu, reporting why', async () => {
-    const importModule = failing({ '@tensorflow/tfjs-backend-wasm': new Error('WebAssembly is not supported') });
+    const importModule = failing({
+      '@tensorflow/tfjs-backend-wasm': new Error('WebAssembly is not supported'),
+    });
     const r = await setupBackend({ importModule, fastKernels: false });
     expect(r.choice).toBe('cpu');
     const wasm = r.candidates.find((c) => c.choice === 'wasm');
@@ -116,7 +125,12 @@ describe('setupBackend', () => {
     expect(r.fastKernels).toContain('Conv2DBackpropFilter');
     expect(r.notes[0]).toMatch(/^wasm binaries from .*tfjs-backend-wasm\/dist\/$/);
     expect(r.notes[1]).toMatch(/single-threaded in Node/);
-    const y = tf.conv2d(tf.ones([1, 3, 3, 1]), tf.ones([2, 2, 1, 1]), 1, 'valid');
+    const y = tf.conv2d(
+      tf.ones([1, 3, 3, 1]) as tf.Tensor4D,
+      tf.ones([2, 2, 1, 1]) as tf.Tensor4D,
+      1,
+      'valid',
+    );
     expect(Array.from(await y.data())).toEqual([4, 4, 4, 4]);
     tf.dispose(y);
     // A second call finds wasm initialized and leaves it as it is.

@@ -99,7 +99,10 @@ function explainFailure(choice: BackendChoice, err: unknown): string {
   const pkg = backendPackages[choice];
   const text = errorText(err);
   const code = (err as { code?: string } | null)?.code;
-  const notFound = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND' || /Cannot find (module|package)/.test(text);
+  const notFound =
+    code === 'ERR_MODULE_NOT_FOUND' ||
+    code === 'MODULE_NOT_FOUND' ||
+    /Cannot find (module|package)/.test(text);
   if (notFound && !/\.node\b|napi|binding/.test(text)) {
     const native =
       ' (its install script downloads libtensorflow 2.9.1; pnpm runs it only if the package is listed in onlyBuiltDependencies)';
@@ -126,7 +129,10 @@ function explainFailure(choice: BackendChoice, err: unknown): string {
   return `${pkg} failed to load: ${text}`;
 }
 
-async function probe(choice: BackendChoice, importModule: (s: string) => Promise<unknown>): Promise<BackendCandidate> {
+async function probe(
+  choice: BackendChoice,
+  importModule: (s: string) => Promise<unknown>,
+): Promise<BackendCandidate> {
   const pkg = backendPackages[choice];
   try {
     await importModule(pkg);
@@ -142,13 +148,20 @@ async function probe(choice: BackendChoice, importModule: (s: string) => Promise
         `(${tf.version_core}): install one version of every @tensorflow/* package`,
     };
   }
-  return { choice, available: true, reason: `${pkg} ${choice === 'tensorflow-gpu' ? '(CUDA build) ' : ''}loaded` };
+  return {
+    choice,
+    available: true,
+    reason: `${pkg} ${choice === 'tensorflow-gpu' ? '(CUDA build) ' : ''}loaded`,
+  };
 }
 
 function checkOptions(options: SetupBackendOptions): BackendChoice[] {
   const prefer = options.prefer ?? 'auto';
   if (prefer !== 'auto' && !(backendChoices as readonly string[]).includes(prefer)) {
-    throw new SbmArgumentError('options.prefer', `expected 'auto' or one of ${backendChoices.join(', ')}, got ${String(prefer)}`);
+    throw new SbmArgumentError(
+      'options.prefer',
+      `expected 'auto' or one of ${backendChoices.join(', ')}, got ${String(prefer)}`,
+    );
   }
   const { threads } = options;
   if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) {
@@ -196,7 +209,8 @@ async function configureWasm(
   notes: string[],
 ): Promise<void> {
   const wasm = (await importModule(backendPackages.wasm)) as WasmModule;
-  const initialized = (tf.engine() as unknown as { registry: Record<string, unknown> }).registry.wasm !== undefined;
+  const initialized =
+    (tf.engine() as unknown as { registry: Record<string, unknown> }).registry.wasm !== undefined;
   if (initialized) {
     notes.push('wasm was already initialized: its .wasm path and thread count were left as they were');
     return;
@@ -214,7 +228,10 @@ async function configureWasm(
     wasm.setWasmPaths(dir);
     notes.push(`wasm binaries from ${dir}`);
   }
-  threads ??= Math.max(1, (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1);
+  threads ??= Math.max(
+    1,
+    (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1,
+  );
   wasm.setThreadsCount(threads);
   if (isNode() && threads > 1) {
     notes.push(
@@ -234,7 +251,8 @@ async function threadCount(
 }
 
 function describe(report: Omit<BackendReport, 'message'>): string {
-  const threads = report.threads === undefined ? "libtensorflow's thread pool" : `${report.threads} thread(s)`;
+  const threads =
+    report.threads === undefined ? "libtensorflow's thread pool" : `${report.threads} thread(s)`;
   const kernels = report.fastKernels.length > 0 ? `; fast kernels: ${report.fastKernels.join(', ')}` : '';
   const others = report.candidates
     .filter((c) => c.choice !== report.choice)
@@ -314,6 +332,8 @@ function unavailable(order: BackendChoice[], candidates: BackendCandidate[]): Sb
   const what = candidates.map((c) => `${c.choice}: ${c.reason}`).join('; ');
   return new SbmBackendError(
     order[0]!,
-    order.length === 1 ? `the ${order[0]} backend cannot be used. ${what}` : `no TensorFlow.js backend can be used. ${what}`,
+    order.length === 1
+      ? `the ${order[0]} backend cannot be used. ${what}`
+      : `no TensorFlow.js backend can be used. ${what}`,
   );
 }

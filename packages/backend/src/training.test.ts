@@ -30,7 +30,8 @@ async function train(backendName: string): Promise<Run> {
     alphaBar: tf.tensor1d([0.95, 0.5, 0.05]),
   }));
   const optimizer = tf.train.adam(1e-2);
-  const step = () => optimizer.minimize(() => net.loss(data.x0, data.noise, data.t, data.alphaBar), true, net.variables);
+  const step = () =>
+    optimizer.minimize(() => net.loss(data.x0, data.noise, data.t, data.alphaBar), true, net.variables);
   const losses: number[] = [];
   let kernels: string[] = [];
   for (let i = 0; i < 3; i++) {
@@ -62,10 +63,14 @@ describe('training a small DDPM U-Net', () => {
 
     // Every kernel of the step exists on wasm (Conv2DBackpropFilter only through registerFastKernels).
     expect(wasm.kernels).toContain('Conv2DBackpropFilter');
-    expect(wasm.kernels.filter((k) => tf.getKernel(k, 'wasm') === undefined)).toEqual(['Conv2DBackpropFilter']);
+    expect(wasm.kernels.filter((k) => tf.getKernel(k, 'wasm') === undefined)).toEqual([
+      'Conv2DBackpropFilter',
+    ]);
     expect(cpu.losses[2]!).toBeLessThan(cpu.losses[0]!);
     expectTensorsClose(wasm.losses, cpu.losses, { rtol: 1e-4, atol: 0, message: 'losses' });
     // Four Adam steps (the last one in the leak check) from identical weights: the weights agree too.
-    wasm.params.forEach((p, i) => expectTensorsClose(p, cpu.params[i]!, { rtol: 1e-3, atol: 1e-4, message: `parameter ${i}` }));
+    for (const [i, p] of wasm.params.entries()) {
+      expectTensorsClose(p, cpu.params[i]!, { rtol: 1e-3, atol: 1e-4, message: `parameter ${i}` });
+    }
   });
 });
