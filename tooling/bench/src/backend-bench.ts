@@ -13,7 +13,14 @@ import { markdownTable, type Timing, time } from './timing.js';
 const trainBatch = 16;
 const forwardBatch = 64;
 /** The bench's U-Net: DDPM-style, 32×32×3, ch 32·[1,2,2], one res block per level, attention at 8×8 (middle). */
-const unetConfig = { ch: 32, chMult: [1, 2, 2], numResBlocks: 1, attnResolutions: [], resolution: 32, groups: 8 };
+const unetConfig = {
+  ch: 32,
+  chMult: [1, 2, 2],
+  numResBlocks: 1,
+  attnResolutions: [],
+  resolution: 32,
+  groups: 8,
+};
 
 interface Row {
   name: string;
@@ -22,7 +29,11 @@ interface Row {
 }
 
 /** Times one Adam step of the ε-matching loss at batch 16 and a forward pass at batch 64 on the active backend. */
-async function measure(runs: { train: number; forward: number }): Promise<Pick<Row, 'train' | 'forward'>> {
+async function measure(runs: {
+  train: number;
+  forward: number;
+  warmup: number;
+}): Promise<Pick<Row, 'train' | 'forward'>> {
   const net = new DdpmUnet(unetConfig);
   const optimizer = tf.train.adam(1e-3);
   const data = tf.tidy(() => ({
@@ -36,18 +47,30 @@ async function measure(runs: { train: number; forward: number }): Promise<Pick<R
   const result: Pick<Row, 'train' | 'forward'> = {};
   try {
     if (runs.train > 0) {
-      result.train = await tryTime(async () => {
-        const loss = optimizer.minimize(() => net.loss(data.x0, data.noise, data.t, data.alphaBar), true, net.variables);
-        await loss?.data();
-        loss?.dispose();
-      }, runs.train);
+      result.train = await tryTime(
+        async () => {
+          const loss = optimizer.minimize(
+            () => net.loss(data.x0, data.noise, data.t, data.alphaBar),
+            true,
+            net.variables,
+          );
+          await loss?.data();
+          loss?.dispose();
+        },
+        runs.train,
+        runs.warmup,
+      );
     }
     if (runs.forward > 0) {
-      result.forward = await tryTime(async () => {
-        const y = net.apply(data.xf, data.tf);
-        await y.data();
-        y.dispose();
-      }, runs.forward);
+      result.forward = await tryTime(
+        async () => {
+          const y = net.apply(data.xf, data.tf);
+          await y.data();
+          y.dispose();
+        },
+        runs.forward,
+        runs.warmup,
+      );
     }
   } finally {
     net.dispose();
@@ -57,10 +80,10 @@ async function measure(runs: { train: number; forward: number }): Promise<Pick<R
   return result;
 }
 
-/** `runs` timed calls after one warm-up; a thrown error becomes its message. */
-async function tryTime(fn: () => Promise<void>, runs: number): Promise<Timing | string> {
+/** `runs` timed calls after `warmup` untimed ones; a thrown error becomes its message. */
+async function tryTime(fn: () => Promise<void>, runs: number, warmup: number): Promise<Timing | string> {
   try {
-    return await time(fn, runs, 1);
+    return await time(fn, runs, warmup);
   } catch (err) {
     return `fails: ${err instanceof Error ? err.message : String(err)}`;
   }
@@ -82,7 +105,17 @@ function pytorchRow(runs: number): Row {
     return { name: 'PyTorch CPU', train: missing, forward: missing };
   }
   const script = resolve(dirname(fileURLToPath(import.meta.url)), '../python/unet_bench.py');
-  const args = [script, '--batch', `${trainBatch}`, '--forward-batch', `${forwardBatch}`, '--runs', `${runs}`, '--threads', '2'];
+  const args = [
+    script,
+    '--batch',
+    `${trainBatch}`,
+    '--forward-batch',
+    `${forwardBatch}`,
+    '--runs',
+    `${runs}`,
+    '--threads',
+    '2',
+  ];
   const r = spawnSync(python, args, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`backend bench: ${python} ${args.join(' ')} failed:\n${r.stderr}`);
   const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
@@ -113,7 +146,8 @@ const runsOf = (v: Timing | string | undefined) => (typeof v === 'object' ? `${v
  * The same DDPM-style U-Net training step (batch 16: forward, ε-matching loss, backward, Adam) and
  * forward pass (batch 64) on each tfjs backend here, stock and with @sbm/backend's kernels, and in
  * PyTorch CPU on the identical architecture (tooling/bench/python/unet_bench.py), with ratios.
- * `SBM_BENCH_STOCK_CPU=0` skips the stock cpu training step (about ten minutes).
+ * `SBM_BENCH_STOCK_CPU=0` skips the stock cpu training step (about ten minutes). The stock cpu
+ * forward pass is not run (minutes; the cpu kernels replace its Conv2D too).
  */
 export async function backendBench(): Promise<string> {
   const load = loadavg()
@@ -124,23 +158,43 @@ export async function backendBench(): Promise<string> {
   rows.push(torch);
 
   const wasm = await setupBackend({ prefer: 'wasm', fastKernels: false });
-  rows.push({ name: `tfjs wasm, stock (${wasm.threads} thread)`, ...(await measure({ train: 1, forward: 3 })) });
+  rows.push({
+    name: `tfjs wasm, stock (${wasm.threads} thread)`,
+    ...(await measure({ train: 1, forward: 3, warmup: 1 })),
+  });
   registerFastKernels('wasm');
-  rows.push({ name: `tfjs wasm + @sbm/backend kernels (${wasm.threads} thread)`, ...(await measure({ train: 5, forward: 3 })) });
+  rows.push({
+    name: `tfjs wasm + @sbm/backend kernels (${wasm.threads} thread)`,
+    ...(await measure({ train: 5, forward: 3, warmup: 1 })),
+  });
   unregisterFastKernels('wasm');
 
   await setupBackend({ prefer: 'cpu', fastKernels: false });
   registerFastKernels('cpu');
-  rows.push({ name: 'tfjs cpu + @sbm/backend kernels', ...(await measure({ train: 2, forward: 1 })) });
+  rows.push({
+    name: 'tfjs cpu + @sbm/backend kernels',
+    ...(await measure({ train: 1, forward: 1, warmup: 0 })),
+  });
   unregisterFastKernels('cpu');
   const stockCpu = process.env.SBM_BENCH_STOCK_CPU !== '0';
-  rows.push({ name: 'tfjs cpu, stock', ...(await measure({ train: stockCpu ? 1 : 0, forward: 0 })) });
+  rows.push({
+    name: 'tfjs cpu, stock',
+    ...(await measure({ train: stockCpu ? 1 : 0, forward: 0, warmup: 0 })),
+  });
 
   const net = new DdpmUnet(unetConfig);
   const params = net.paramCount;
   net.dispose();
   const table = markdownTable(
-    ['implementation', 'train step s (batch 16)', 'runs', '× PyTorch', 'forward s (batch 64)', 'runs', '× PyTorch'],
+    [
+      'implementation',
+      'train step s (batch 16)',
+      'runs',
+      '× PyTorch',
+      'forward s (batch 64)',
+      'runs',
+      '× PyTorch',
+    ],
     rows.map((r) => [
       r.name,
       cell(r.train),
@@ -160,8 +214,8 @@ export async function backendBench(): Promise<string> {
   return [
     `DDPM-style U-Net (${params.toLocaleString('en')} parameters; 32×32×3, ch 32·[1,2,2], one residual block per level, ` +
       'self-attention in the middle at 8×8, GroupNorm(8), swish, nearest upsampling, stride-2 conv downsampling); ' +
-      'training step = forward + ε-matching loss + backward + Adam at batch 16; forward at batch 64. Median seconds ' +
-      'after one warm-up. ' +
+      'training step = forward + ε-matching loss + backward + Adam at batch 16; forward at batch 64. Median seconds; ' +
+      'PyTorch and wasm after one warm-up call, cpu rows one cold call each (a stock cpu step takes minutes). ' +
       `Load average when the bench started (1, 5, 15 min): ${load}; the machine is shared, so treat small differences as noise.`,
     '',
     table,

@@ -177,7 +177,10 @@ export class DdpmUnet {
 
   private conv(name: string, k: number, cin: number, cout: number, gain = 1): void {
     const std = gain * Math.sqrt(2 / (k * k * cin));
-    this.params.set(`${name}.w`, tf.variable(tf.randomNormal([k, k, cin, cout], 0, std, 'float32', this.next())));
+    this.params.set(
+      `${name}.w`,
+      tf.variable(tf.randomNormal([k, k, cin, cout], 0, std, 'float32', this.next())),
+    );
     this.params.set(`${name}.b`, tf.variable(tf.zeros([cout])));
   }
 
@@ -247,7 +250,8 @@ export class DdpmUnet {
   private applyAttn(name: string, x: tf.Tensor4D): tf.Tensor4D {
     const [b, hh, ww, c] = x.shape;
     const h = tf.reshape(this.applyNorm(`${name}.norm`, x), [b * hh * ww, c]) as tf.Tensor2D;
-    const proj = (p: string) => tf.reshape(this.applyDense(`${name}.${p}`, h), [b, hh * ww, c]) as tf.Tensor3D;
+    const proj = (p: string) =>
+      tf.reshape(this.applyDense(`${name}.${p}`, h), [b, hh * ww, c]) as tf.Tensor3D;
     const q = proj('q');
     const k = proj('k');
     const v = proj('v');

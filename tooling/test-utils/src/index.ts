@@ -1,3 +1,4 @@
+export { DdpmUnet, type DdpmUnetConfig } from './ddpm-unet.js';
 export {
   expectTensorsClose,
   type TensorLike,
@@ -32,4 +33,3 @@ export { energyDistance, sampleCovariance, sampleMean } from './moments.js';
 export { disposeDeep, expectNoLeaks, type NoLeaksOptions } from './no-leaks.js';
 export { createRng, type Rng } from './rng.js';
 export { useCpuBackend } from './setup-tf.js';
-export { DdpmUnet, type DdpmUnetConfig } from './ddpm-unet.js';
