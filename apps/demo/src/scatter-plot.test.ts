@@ -17,4 +17,15 @@ describe('scatterPanel / tilePanels', () => {
     expect(t.height).toBe(14);
     expect(t.rgba.length).toBe(4 * t.width * t.height);
   });
+
+  it('tiles panels in a grid of the given number of columns', () => {
+    const white = scatterPanel([], { size: 10 });
+    const dark = { size: 10, rgba: new Uint8Array(400).fill(0) };
+    const t = tilePanels([white, white, white, dark], 2, 3); // 3 columns → 2 rows, dark panel first in row 2
+    expect(t.width).toBe(3 * 10 + 4 * 2);
+    expect(t.height).toBe(2 * 10 + 3 * 2);
+    const at = (x: number, y: number) => t.rgba[4 * (y * t.width + x)];
+    expect(at(2 + 5, 2 + 10 + 2 + 5)).toBe(0); // inside the dark panel
+    expect(at(2 + 10 + 2 + 5, 2 + 10 + 2 + 5)).toBe(255); // the empty slot stays white
+  });
 });

@@ -53,18 +53,28 @@ export function scatterPanel(xy: ArrayLike<number>, options: ScatterOptions = {}
   return { size, rgba };
 }
 
-/** Places equal-size panels side by side with a `gap`-pixel white margin; returns width, height and RGBA. */
-export function tilePanels(panels: Panel[], gap = 8): { width: number; height: number; rgba: Uint8Array } {
+/**
+ * Places equal-size panels in a grid, left to right and top to bottom, `columns` per row (default: all in
+ * one row), with a `gap`-pixel white margin; returns width, height and RGBA.
+ */
+export function tilePanels(
+  panels: Panel[],
+  gap = 8,
+  columns = panels.length,
+): { width: number; height: number; rgba: Uint8Array } {
   if (panels.length === 0) throw new Error('tilePanels: no panels');
   const size = panels[0]!.size;
-  const width = panels.length * size + (panels.length + 1) * gap;
-  const height = size + 2 * gap;
+  const cols = Math.min(columns, panels.length);
+  const rows = Math.ceil(panels.length / cols);
+  const width = cols * size + (cols + 1) * gap;
+  const height = rows * size + (rows + 1) * gap;
   const rgba = new Uint8Array(4 * width * height).fill(255);
   panels.forEach((p, k) => {
     if (p.size !== size) throw new Error('tilePanels: panels must have the same size');
-    const x0 = gap + k * (size + gap);
+    const x0 = gap + (k % cols) * (size + gap);
+    const y0 = gap + Math.floor(k / cols) * (size + gap);
     for (let y = 0; y < size; y++) {
-      rgba.set(p.rgba.subarray(4 * y * size, 4 * (y + 1) * size), 4 * ((y + gap) * width + x0));
+      rgba.set(p.rgba.subarray(4 * y * size, 4 * (y + 1) * size), 4 * ((y + y0) * width + x0));
     }
   });
   return { width, height, rgba };

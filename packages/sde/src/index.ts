@@ -6,7 +6,14 @@ export {
   linearBetas,
   scaledLinearBetas,
 } from './beta-schedules.js';
-export { SbmArgumentError } from './errors.js';
+export {
+  assertFinite,
+  assertInteger,
+  assertNonNegative,
+  assertPositive,
+  describeValue,
+  SbmArgumentError,
+} from './errors.js';
 export { LinearBetaSDE, type VPSDEOptions } from './linear-beta-sde.js';
 export {
   type ConvertPredictionOptions,

@@ -15,13 +15,16 @@ describe('LinearBetaSDE', () => {
       expect(sde.beta(0)).toBe(0.3);
       expect(sde.beta(1)).toBe(12);
       // Trapezoid rule is exact for the linear β.
-      for (const t of [0.2, 0.7]) expect(-2 * sde.logMeanCoeff(t)).toBeCloseTo((t * (0.3 + sde.beta(t))) / 2, 12);
+      for (const t of [0.2, 0.7])
+        expect(-2 * sde.logMeanCoeff(t)).toBeCloseTo((t * (0.3 + sde.beta(t))) / 2, 12);
       expect(sde.priorStd).toBe(1);
     }
   });
 
   it('validates its options for both subclasses', () => {
     expect(() => new SubVPSDE({ betaMin: -1 })).toThrow(/^options.betaMin: expected a number >= 0/);
-    expect(() => new SubVPSDE({ betaMin: 2, betaMax: 1 })).toThrow(/^options.betaMax: expected betaMax > betaMin/);
+    expect(() => new SubVPSDE({ betaMin: 2, betaMax: 1 })).toThrow(
+      /^options.betaMax: expected betaMax > betaMin/,
+    );
   });
 });

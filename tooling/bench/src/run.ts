@@ -6,9 +6,16 @@ import { fileURLToPath } from 'node:url';
 import { useCpuBackend } from '@sbm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { backendBench } from './backend-bench.js';
+import { lossesBench } from './losses-bench.js';
+import { samplersBench } from './samplers-bench.js';
 import { sdeBench } from './sde-bench.js';
 
-const benches: Record<string, () => Promise<string>> = { backend: backendBench, sde: sdeBench };
+const benches: Record<string, () => Promise<string>> = {
+  backend: backendBench,
+  sde: sdeBench,
+  samplers: samplersBench,
+  losses: lossesBench,
+};
 
 const names = process.argv.slice(2);
 if (names.length === 0 || names.some((n) => !(n in benches))) {

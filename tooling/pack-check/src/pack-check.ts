@@ -25,6 +25,8 @@ export interface ConsumerProject {
   write(name: string, contents: string): void;
   /** Runs `node file` in the project and returns its standard output. */
   node(file: string): string;
+  /** Runs a command in the project and returns its standard output. */
+  run(cmd: string, args: string[]): string;
   /** Runs the workspace's TypeScript compiler with the given tsconfig in the project. */
   tsc(project?: string): { ok: boolean; output: string };
 }
@@ -64,6 +66,7 @@ export function createConsumerProject(
     dir,
     write: (name, contents) => writeFileSync(join(dir, name), contents),
     node: (file) => run(process.execPath, [file], dir),
+    run: (cmd, args) => run(cmd, args, dir),
     tsc: (project = 'tsconfig.json') => {
       try {
         const output = execFileSync(process.execPath, [tscBin, '-p', project], {

@@ -1,0 +1,234 @@
+import {
+  assertNonNegative,
+  convertPrediction,
+  describeValue,
+  type LogSNRSchedule,
+  type MarginalCoefficients,
+  type Parameterization,
+  SbmArgumentError,
+  type TimeSpacing,
+  timeSteps,
+} from '@sbm/sde';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  guarded,
+  linearCombination,
+  priorStdOf,
+  readSteps,
+  readTimesList,
+  readTMin,
+  type SampleResult,
+  type SamplerBaseOptions,
+  SamplingRun,
+} from './sampling-run.js';
+import type { StepInfo, StepOutput } from './stepper.js';
+
+/** Options of {@link DDIMStepper}. */
+export interface DDIMStepperOptions {
+  /** Marginal coefficients: an SDE, or `discreteMarginals(schedule)` for a DDPM checkpoint (time = step index). */
+  sde: MarginalCoefficients;
+  /** Parameterization of the model outputs passed to `step`, default `'eps'`. */
+  prediction?: Parameterization;
+  /** η of DDIM (Song et al. 2021, Eq. 16): 0 deterministic (default), 1 the DDPM posterior. */
+  eta?: number;
+  /**
+   * Variance of the noise: `'small'` is `η²·σ̃²` with the posterior variance `σ̃²` (DDIM, and DDPM's `β̃`);
+   * `'large'` keeps the posterior mean but adds the full forward variance `σ_t² − (α_t/α_s)² σ_s²`
+   * (DDPM's `σ² = β`). Default `'small'`.
+   */
+  variance?: 'small' | 'large';
+  /** Explicit decreasing model times in `[0, T]` (any subset, e.g. `discreteTimesteps(1000, 50)`). */
+  timesteps?: readonly number[];
+  /** Number of model evaluations when `timesteps` is not given, default 50. */
+  steps?: number;
+  /** Last model time when `timesteps` is not given (default 1e-3, or 1e-5 if `σ(0) > 0`). */
+  tMin?: number;
+  /** Spacing of the default times from `T` to `tMin`: `'uniform'` (default), `'quadratic'` or `'logSNR'` (needs an SDE). */
+  spacing?: TimeSpacing;
+}
+
+/**
+ * The DDIM update (Song et al. 2021, "Denoising Diffusion Implicit Models", Eq. 12) for any marginal
+ * `x_t = α_t x_0 + σ_t ε`, as a stateless stepper: from `x_t` and the model output at `t`,
+ * `x_s = α_s x̂_0 + √(σ_s² − c²) ε̂ + c z` with
+ * `c = η σ_s √(1 − (α_t σ_s / (α_s σ_t))²)` (the posterior standard deviation times η; η = 1 is
+ * DDPM's ancestral step, Ho et al. 2020, Eq. 6–7). The last step goes to clean data (`α = 1`, `σ = 0`).
+ *
+ * @example
+ * ```ts
+ * const ddim = new DDIMStepper({ sde, steps: 50, eta: 0 });
+ * for (const info of ddim.schedule()) {
+ *   const eps = myModel(x, info.t);
+ *   const { prevSample, denoised } = ddim.step(eps, info, x);
+ *   tf.dispose([x, eps, denoised]); x = prevSample;
+ * }
+ * ```
+ */
+export class DDIMStepper {
+  readonly sde: MarginalCoefficients;
+  readonly prediction: Parameterization;
+  readonly eta: number;
+  readonly variance: 'small' | 'large';
+  /** The model times, decreasing. */
+  readonly timesteps: readonly number[];
+
+  constructor(options: DDIMStepperOptions) {
+    const { sde } = options;
+    if (!sde || typeof sde.alpha !== 'function') {
+      throw new SbmArgumentError(
+        'options.sde',
+        `expected an SDE or marginal coefficients, got ${describeValue(sde)}`,
+      );
+    }
+    this.sde = sde;
+    this.prediction = options.prediction ?? 'eps';
+    this.eta = options.eta ?? 0;
+    assertNonNegative('options.eta', this.eta);
+    this.variance = options.variance ?? 'small';
+    if (this.variance !== 'small' && this.variance !== 'large') {
+      throw new SbmArgumentError(
+        'options.variance',
+        `expected 'small' or 'large', got ${describeValue(this.variance)}`,
+      );
+    }
+    if (options.timesteps !== undefined) {
+      this.timesteps = readTimesList(options.timesteps, sde.T);
+    } else {
+      const n = readSteps(options.steps, 50);
+      const tMin = readTMin(sde, options.tMin);
+      const spacing = options.spacing ?? 'uniform';
+      const withLogSNR = sde as unknown as { logSNR?: unknown; tFromLogSNR?: unknown };
+      if (
+        spacing === 'logSNR' &&
+        (typeof withLogSNR.logSNR !== 'function' || typeof withLogSNR.tFromLogSNR !== 'function')
+      ) {
+        throw new SbmArgumentError(
+          'options.spacing',
+          "'logSNR' spacing needs an SDE (with logSNR and tFromLogSNR)",
+        );
+      }
+      this.timesteps =
+        n === 1
+          ? [sde.T]
+          : timeSteps(n - 1, {
+              T: sde.T,
+              tMin,
+              spacing,
+              sde: spacing === 'logSNR' ? (sde as unknown as LogSNRSchedule) : undefined,
+            });
+    }
+    Object.freeze(this.timesteps);
+  }
+
+  /** The steps: evaluate at `timesteps[i]`, step to `timesteps[i + 1]` (the last one to clean data). */
+  schedule(): StepInfo[] {
+    const ts = this.timesteps;
+    return ts.map((t, index) => ({ index, t, tNext: index + 1 < ts.length ? ts[index + 1]! : null }));
+  }
+
+  /**
+   * One DDIM step from `x` (at `info.t`) to `info.tNext`.
+   * @param modelOutput - the model's prediction at `(x, info.t)` in `prediction` parameterization, shape of `x`.
+   * @param info - a {@link StepInfo} (from `schedule()` or your own, with `tNext < t`).
+   * @param x - the current state `[B, ...]`.
+   * @param noise - standard normal noise of the shape of `x`; required when the step adds noise (η > 0 or 'large').
+   * @returns `prevSample` at `tNext` and `denoised` (`x̂_0`); inputs are not disposed.
+   */
+  step(modelOutput: tf.Tensor, info: StepInfo, x: tf.Tensor, noise?: tf.Tensor): StepOutput {
+    const { sde } = this;
+    const { t, tNext } = info;
+    if (!(t >= 0 && t <= sde.T) || (tNext !== null && !(tNext >= 0 && tNext < t))) {
+      throw new SbmArgumentError(
+        'info',
+        `expected t in [0, T] and tNext in [0, t) or null, got t = ${t}, tNext = ${tNext}`,
+      );
+    }
+    const alphaT = sde.alpha(t);
+    const sigmaT = sde.sigma(t);
+    if (!(sigmaT > 0)) throw new SbmArgumentError('info', `expected sigma(t) > 0, got t = ${t}`);
+    const alphaS = tNext === null ? 1 : sde.alpha(tNext);
+    const sigmaS = tNext === null ? 0 : sde.sigma(tNext);
+    const ratio = (alphaT * sigmaS) / (alphaS * sigmaT);
+    const posteriorStd = sigmaS * Math.sqrt(Math.max(1 - ratio * ratio, 0));
+    const cMean = this.variance === 'large' ? posteriorStd : this.eta * posteriorStd;
+    const forwardStd = Math.sqrt(Math.max(sigmaT * sigmaT - (alphaT / alphaS) ** 2 * sigmaS * sigmaS, 0));
+    const cNoise = tNext === null ? 0 : this.variance === 'large' ? forwardStd : cMean;
+    if (cNoise > 0 && !(noise instanceof tf.Tensor && tf.util.arraysEqual(noise.shape, x.shape))) {
+      throw new SbmArgumentError(
+        'noise',
+        `expected standard normal noise of the shape of x [${x.shape.join(',')}], got ${describeValue(noise)}`,
+      );
+    }
+    return tf.tidy(() => {
+      const eps =
+        this.prediction === 'eps'
+          ? modelOutput
+          : convertPrediction({ sde, x, t, value: modelOutput, from: this.prediction, to: 'eps' });
+      const denoised = linearCombination([
+        [1 / alphaT, x],
+        [-sigmaT / alphaT, eps],
+      ]);
+      const terms: [number, tf.Tensor][] = [
+        [alphaS, denoised],
+        [Math.sqrt(Math.max(sigmaS * sigmaS - cMean * cMean, 0)), eps],
+      ];
+      if (cNoise > 0) terms.push([cNoise, noise!]);
+      return { prevSample: linearCombination(terms), denoised, state: undefined };
+    });
+  }
+}
+
+/** Options of {@link ddimSample}. */
+export interface DDIMSampleOptions
+  extends SamplerBaseOptions,
+    Omit<DDIMStepperOptions, 'sde' | 'prediction'> {}
+
+/**
+ * DDIM sampling (Song et al. 2021, DDIM, Eq. 12) with η and any subset of timesteps, driven by
+ * {@link DDIMStepper}. Default: 50 uniform times from `T` to `tMin`, η = 0 (a first-order solver of the
+ * probability-flow ODE in the variables `x/α`, `σ/α`). One model evaluation per step.
+ *
+ * @returns `samples` of `shape` (or `xT.shape`) and `nfe`.
+ */
+export async function ddimSample(options: DDIMSampleOptions): Promise<SampleResult> {
+  return runDdim('ddimSample', options, new DDIMStepper({ ...options, prediction: 'eps' }));
+}
+
+/** Options of {@link ddpmSample}. */
+export interface DDPMSampleOptions
+  extends SamplerBaseOptions,
+    Omit<DDIMStepperOptions, 'sde' | 'prediction' | 'eta'> {}
+
+/**
+ * DDPM ancestral sampling (Ho et al. 2020, Alg. 2): `x_{s} = μ̃(x_t, x̂_0) + σ z` with the posterior mean
+ * and `σ² = β̃` (`variance: 'small'`, default) or `σ² = β` (`'large'`); no noise on the last step. By
+ * default every one of the SDE's `N` times from `T` to `tMin` (a DDPM checkpoint's own steps when the
+ * marginals are `discreteMarginals(schedule)` and `timesteps` are its indices).
+ */
+export async function ddpmSample(options: DDPMSampleOptions): Promise<SampleResult> {
+  const N = (options.sde as { N?: number } | undefined)?.N ?? 1000;
+  const stepper = new DDIMStepper({ ...options, steps: options.steps ?? N, eta: 1, prediction: 'eps' });
+  return runDdim('ddpmSample', options, stepper);
+}
+
+async function runDdim(
+  name: string,
+  options: SamplerBaseOptions,
+  stepper: DDIMStepper,
+): Promise<SampleResult> {
+  const run = new SamplingRun(name, options);
+  const schedule = stepper.schedule();
+  const noisy = stepper.eta > 0 || stepper.variance === 'large';
+  const samples = await guarded(run.initial(priorStdOf(run.sde)), async (state) => {
+    for (const info of schedule) {
+      const eps = await run.evaluate(state.x, info.t, 'eps');
+      const noise = noisy && info.tNext !== null ? run.noise() : undefined;
+      const { prevSample, denoised } = stepper.step(eps, info, state.x, noise);
+      tf.dispose([eps, noise]);
+      state.x.dispose();
+      state.x = prevSample;
+      await run.afterStep(info.index, schedule.length, info.tNext ?? 0, state.x, run.keepDenoised(denoised));
+    }
+  });
+  return { samples, nfe: run.nfe };
+}

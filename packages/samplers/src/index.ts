@@ -1,0 +1,40 @@
+export {
+  type DDIMSampleOptions,
+  DDIMStepper,
+  type DDIMStepperOptions,
+  type DDPMSampleOptions,
+  ddimSample,
+  ddpmSample,
+} from './ddim.js';
+export { type DPMSolverOptions, dpmSolverSample } from './dpm-solver.js';
+export {
+  type DPMSolverPlusPlusOptions,
+  type DPMSolverPlusPlusState,
+  DPMSolverPlusPlusStepper,
+  type DPMSolverPlusPlusStepperOptions,
+  dpmSolverPlusPlusSample,
+} from './dpm-solver-pp.js';
+export { type EDMSampleOptions, edmSample } from './edm-sampler.js';
+export {
+  ModelAdapter,
+  type ModelAdapterOptions,
+  type ModelFunction,
+  type ModelLike,
+  type ModelObject,
+  type TimeInputKind,
+  wrapModel,
+} from './model-adapter.js';
+export { NoiseStreams } from './noise-streams.js';
+export {
+  type OdeEncodeOptions,
+  type OdeMethod,
+  type OdeOptions,
+  type OdeSampleOptions,
+  type OdeSampleResult,
+  odeEncode,
+  odeSample,
+} from './ode-sampler.js';
+export { type Corrector, type PCSampleOptions, type Predictor, pcSample } from './pc-sampler.js';
+export { SbmSamplingError } from './sampling-error.js';
+export type { SampleResult, SamplerBaseOptions, StepCallbackInfo } from './sampling-run.js';
+export type { StepInfo, StepOutput } from './stepper.js';

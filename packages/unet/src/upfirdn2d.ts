@@ -1,0 +1,149 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * The 2-D FIR filter of a 1-D kernel k: K = k kᵀ / Σ(k kᵀ) (StyleGAN2 `_setup_kernel`, as in score_sde's
+ * `up_or_down_sampling.py`). A 2-D kernel (array of rows) is only normalized. Returns float64 rows.
+ */
+export function setupFirKernel(kernel: readonly number[] | readonly (readonly number[])[]): number[][] {
+  const rows: number[][] = Array.isArray(kernel[0])
+    ? (kernel as readonly (readonly number[])[]).map((r) => [...r])
+    : (kernel as readonly number[]).map((a) => (kernel as readonly number[]).map((b) => a * b));
+  const sum = rows.reduce((s, r) => s + r.reduce((u, v) => u + v, 0), 0);
+  return rows.map((r) => r.map((v) => v / sum));
+}
+
+/**
+ * upfirdn2d (StyleGAN2): upsample by zero insertion (factor `up`), pad by `pad0` before and `pad1` after in
+ * H and W, convolve with the FIR filter K (a true convolution, i.e. K flipped), keep every `down`-th pixel.
+ * Output size: ⌊(H·up + pad0 + pad1 − kh)/down⌋ + 1.
+ *
+ * @param x - `[B, H, W, C]`.
+ * @param kernel - 2-D filter rows `[kh][kw]` (already normalized and gained).
+ * @returns `[B, H', W', C]`.
+ */
+export function upfirdn2d(
+  x: tf.Tensor4D,
+  kernel: readonly (readonly number[])[],
+  up: number,
+  down: number,
+  pad0: number,
+  pad1: number,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [b, h, w, c] = x.shape;
+    let y: tf.Tensor4D = x;
+    if (up > 1) {
+      const z = tf.reshape(x, [b, h, 1, w, 1, c]);
+      const padded = tf.pad(z, [
+        [0, 0],
+        [0, 0],
+        [0, up - 1],
+        [0, 0],
+        [0, up - 1],
+        [0, 0],
+      ]);
+      y = tf.reshape(padded, [b, h * up, w * up, c]);
+    }
+    if (pad0 < 0 || pad1 < 0) throw new Error('upfirdn2d: negative padding is not supported');
+    if (pad0 > 0 || pad1 > 0) {
+      y = tf.pad(y, [
+        [0, 0],
+        [pad0, pad1],
+        [pad0, pad1],
+        [0, 0],
+      ]);
+    }
+    const kh = kernel.length;
+    const kw = kernel[0]!.length;
+    // True convolution = cross-correlation with the flipped filter.
+    const flipped = new Float32Array(kh * kw);
+    for (let i = 0; i < kh; i++)
+      for (let j = 0; j < kw; j++) flipped[i * kw + j] = kernel[kh - 1 - i]![kw - 1 - j]!;
+    const filter = tf.tile(tf.tensor4d(flipped, [kh, kw, 1, 1]), [1, 1, c, 1]) as tf.Tensor4D;
+    return tf.depthwiseConv2d(y, filter, [down, down], 'valid');
+  });
+}
+
+/**
+ * FIR upsampling by 2 (`upsample_2d`): upfirdn2d with K·4, up 2, pads ((p+1)/2 + 1, p/2), p = kh − 2.
+ * `[B, H, W, C]` → `[B, 2H, 2W, C]`.
+ */
+export function firUpsample2d(x: tf.Tensor4D, firKernel: readonly number[]): tf.Tensor4D {
+  const factor = 2;
+  const k = setupFirKernel(firKernel).map((r) => r.map((v) => v * factor * factor));
+  const p = k.length - factor;
+  return upfirdn2d(x, k, factor, 1, Math.floor((p + 1) / 2) + factor - 1, Math.floor(p / 2));
+}
+
+/**
+ * FIR downsampling by 2 (`downsample_2d`): upfirdn2d with K, down 2, pads ((p+1)/2, p/2), p = kh − 2.
+ * `[B, H, W, C]` → `[B, H/2, W/2, C]`.
+ */
+export function firDownsample2d(x: tf.Tensor4D, firKernel: readonly number[]): tf.Tensor4D {
+  const factor = 2;
+  const k = setupFirKernel(firKernel);
+  const p = k.length - factor;
+  return upfirdn2d(x, k, 1, factor, Math.floor((p + 1) / 2), Math.floor(p / 2));
+}
+
+/**
+ * Fused 3×3 convolution followed by FIR downsampling (`conv_downsample_2d`): FIR-filter with pads
+ * ((p+1)/2, p/2), p = (kh − 2) + (k − 1), then a stride-2 'valid' convolution with `weight` `[k, k, Cin, Cout]`.
+ */
+export function firConvDownsample2d(
+  x: tf.Tensor4D,
+  weight: tf.Tensor4D,
+  firKernel: readonly number[],
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const factor = 2;
+    const k = setupFirKernel(firKernel);
+    const p = k.length - factor + (weight.shape[0] - 1);
+    const filtered = upfirdn2d(x, k, 1, 1, Math.floor((p + 1) / 2), Math.floor(p / 2));
+    return tf.conv2d(filtered, weight, factor, 'valid');
+  });
+}
+
+/**
+ * Fused upsampling by 2 and 3×3 convolution (`upsample_conv_2d`): a stride-2 transposed convolution with
+ * `weight` `[k, k, Cin, Cout]` (output (H−1)·2 + k), then FIR-filtering with K·4 and pads
+ * ((p+1)/2 + 1, p/2 + 1), p = (kh − 2) − (k − 1). `[B, H, W, Cin]` → `[B, 2H, 2W, Cout]`.
+ */
+export function firUpsampleConv2d(
+  x: tf.Tensor4D,
+  weight: tf.Tensor4D,
+  firKernel: readonly number[],
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const factor = 2;
+    const [b, h, w] = x.shape;
+    const [kh, kw, , cout] = weight.shape;
+    const k = setupFirKernel(firKernel).map((r) => r.map((v) => v * factor * factor));
+    const p = k.length - factor - (kw - 1);
+    // The reference transposes the (spatially flipped) conv weight for conv_transpose2d; in tfjs's
+    // conv2dTranspose filter layout [kh, kw, outC, inC] that is the flipped weight with its channel axes swapped.
+    const filter = tf.transpose(tf.reverse(weight, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D;
+    const outShape: [number, number, number, number] = [
+      b,
+      (h - 1) * factor + kh,
+      (w - 1) * factor + kw,
+      cout,
+    ];
+    const y = tf.conv2dTranspose(x, filter, outShape, factor, 'valid');
+    return upfirdn2d(y, k, 1, 1, Math.floor((p + 1) / 2) + factor - 1, Math.floor(p / 2) + 1);
+  });
+}
+
+/** Nearest-neighbour upsampling by 2 (`F.interpolate(..., 'nearest')`, `naive_upsample_2d`). */
+export function nearestUpsample2d(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [b, h, w, c] = x.shape;
+    const z = tf.reshape(x, [b, h, 1, w, 1, c]);
+    return tf.reshape(tf.tile(z, [1, 1, 2, 1, 2, 1]), [b, 2 * h, 2 * w, c]);
+  });
+}
+
+/** 2×2 average pooling with stride 2 (`F.avg_pool2d(x, 2, 2)`, `naive_downsample_2d`). */
+export function averageDownsample2d(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.avgPool(x, 2, 2, 'valid');
+}
