@@ -3,6 +3,9 @@ import type {
   Conv2DAttrs,
   Conv2DBackpropFilterAttrs,
   Conv2DBackpropInputAttrs,
+  DepthwiseConv2dNativeAttrs,
+  DepthwiseConv2dNativeBackpropFilterAttrs,
+  DepthwiseConv2dNativeBackpropInputAttrs,
   KernelBackend,
   KernelConfig,
   KernelFunc,
@@ -11,6 +14,12 @@ import type {
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendAdapter, backendAdapter, type FastKernelBackend } from './backend-adapter.js';
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, convGeometry } from './conv2d-kernels.js';
+import {
+  depthwiseBackpropFilter,
+  depthwiseBackpropInput,
+  depthwiseConv2d,
+  depthwiseGeometry,
+} from './depthwise-kernels.js';
 import { resizeNearestNeighborGrad } from './resize-nearest-grad.js';
 
 type Inputs = Record<string, TensorInfo>;
@@ -29,9 +38,10 @@ function nchw(_inputs: Inputs, attrs: Attrs): boolean {
 }
 
 /**
- * tfjs-backend-wasm 4.22's XNNPACK convolution returns zeros or wrong values for `'same'` padding
- * when a stride exceeds the filter size on that axis (e.g. a 1×2 filter with stride 3; found by the
- * random tests of this package); those calls go to the im2col kernel, the others stay on XNNPACK.
+ * tfjs-backend-wasm 4.22's XNNPACK convolutions (regular and depthwise) return zeros or wrong
+ * values for `'same'` padding when a stride exceeds the filter size on that axis (e.g. a 1×2 filter
+ * with stride 3; found by the random tests of this package); those calls go to this package's
+ * kernels, the others stay on XNNPACK.
  */
 function wasmConvIsReliable(inputs: Inputs, attrs: Attrs): boolean {
   if (nchw(inputs, attrs)) return true;
@@ -57,6 +67,24 @@ const backpropInputKernel: FastKernel = (be, { dy, filter }, attrs) => {
   return conv2dBackpropInput(be, dy!, filter!, convGeometry(a.inputShape, filter!.shape, a, a.dilations));
 };
 
+const depthwiseKernel: FastKernel = (be, { x, filter }, attrs) =>
+  depthwiseConv2d(
+    be,
+    x!,
+    filter!,
+    depthwiseGeometry(x!.shape, filter!.shape, attrs as unknown as DepthwiseConv2dNativeAttrs),
+  );
+
+const depthwiseInputKernel: FastKernel = (be, { dy, filter }, attrs) => {
+  const a = attrs as unknown as DepthwiseConv2dNativeBackpropInputAttrs;
+  return depthwiseBackpropInput(be, dy!, filter!, depthwiseGeometry(a.inputShape, filter!.shape, a));
+};
+
+const depthwiseFilterKernel: FastKernel = (be, { x, dy }, attrs) => {
+  const a = attrs as unknown as DepthwiseConv2dNativeBackpropFilterAttrs;
+  return depthwiseBackpropFilter(be, x!, dy!, depthwiseGeometry(x!.shape, a.filterShape, a));
+};
+
 const resizeNearestGradKernel: FastKernel = (be, { images, dy }, attrs) =>
   resizeNearestNeighborGrad(be, images!, dy!, attrs.alignCorners === true, attrs.halfPixelCenters === true);
 
@@ -66,6 +94,8 @@ const resizeNearestGradKernel: FastKernel = (be, { images, dy }, attrs) =>
  * `Conv2DBackpropInput` is slow. `cpu`: the three naive convolution loops are replaced by im2col + the
  * backend's blocked matrix multiply. Both: `ResizeNearestNeighborGrad`, which in tfjs 4.22 is wrong
  * for batches larger than one on cpu and on wasm (it is not the adjoint of the forward resize).
+ * wasm also lacks both depthwise-convolution gradients, which NCSN++'s FIR resampling needs, and
+ * its depthwise forward shares the XNNPACK `'same'`-padding bug.
  */
 const fastKernels: Record<FastKernelBackend, Record<string, FastKernelSpec>> = {
   cpu: {
@@ -79,6 +109,9 @@ const fastKernels: Record<FastKernelBackend, Record<string, FastKernelSpec>> = {
     Conv2DBackpropFilter: { run: backpropFilterKernel },
     Conv2DBackpropInput: { run: backpropInputKernel },
     ResizeNearestNeighborGrad: { run: resizeNearestGradKernel, useOriginal: () => false },
+    DepthwiseConv2dNative: { run: depthwiseKernel, useOriginal: wasmConvIsReliable },
+    DepthwiseConv2dNativeBackpropInput: { run: depthwiseInputKernel },
+    DepthwiseConv2dNativeBackpropFilter: { run: depthwiseFilterKernel },
   },
 };
 
@@ -112,7 +145,9 @@ export function fastKernelNames(backendName: string): string[] {
  * Registered on both: `Conv2D` (cpu: always; wasm: only for the `'same'`-padding cases its XNNPACK
  * path gets wrong), `Conv2DBackpropFilter` (missing from tfjs-backend-wasm 4.22, so training fails
  * without it; ~300× slower than the forward pass on cpu) and `Conv2DBackpropInput`, and
- * `ResizeNearestNeighborGrad` (the stock ones are wrong for batches > 1). The convolutions take NHWC data with any strides, `'same'`/`'valid'`/explicit padding,
+ * `ResizeNearestNeighborGrad` (the stock ones are wrong for batches > 1); on wasm also
+ * `DepthwiseConv2dNativeBackpropInput`/`-Filter` (missing) and `DepthwiseConv2dNative` (only where
+ * XNNPACK is wrong). The convolutions take NHWC data with any strides, `'same'`/`'valid'`/explicit padding,
  * and dilation (forward; the gradients accept a `dilations` attribute, which tfjs itself never
  * sends); other data formats are passed to the original kernel.
  *
