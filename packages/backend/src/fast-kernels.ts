@@ -140,7 +140,7 @@ export function fastKernelNames(backendName: string): string[] {
  * TensorFlow.js, replacing the backend's own ones (which stay available through
  * {@link originalKernel} and come back with {@link unregisterFastKernels}). Idempotent; never
  * done on import. The backend package (`@tensorflow/tfjs-backend-cpu` / `-wasm`) must have been
- * imported, since the kernels call its `BatchMatMul`.
+ * imported first (its kernels are needed: wasm's `BatchMatMul` and XNNPACK convolution are used).
  *
  * Registered on both: `Conv2D` (cpu: always; wasm: only for the `'same'`-padding cases its XNNPACK
  * path gets wrong), `Conv2DBackpropFilter` (missing from tfjs-backend-wasm 4.22, so training fails

@@ -150,9 +150,11 @@ const runsOf = (v: Timing | string | undefined) => (typeof v === 'object' ? `${v
  * forward pass is not run (minutes; the cpu kernels replace its Conv2D too).
  */
 export async function backendBench(): Promise<string> {
-  const load = loadavg()
-    .map((l) => l.toFixed(2))
-    .join(', ');
+  const loadNow = () =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(', ');
+  const load = loadNow();
   const rows: Row[] = [];
   const torch = pytorchRow(5);
   rows.push(torch);
@@ -221,6 +223,8 @@ export async function backendBench(): Promise<string> {
     table,
     '',
     cpuSpeedup,
+    '',
+    `Load average when the bench ended: ${loadNow()}.`,
     '',
     `wasm setup: ${wasm.message}`,
   ].join('\n');
