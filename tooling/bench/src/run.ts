@@ -5,11 +5,13 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { useCpuBackend } from '@sbm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
+import { backendBench } from './backend-bench.js';
 import { lossesBench } from './losses-bench.js';
 import { samplersBench } from './samplers-bench.js';
 import { sdeBench } from './sde-bench.js';
 
 const benches: Record<string, () => Promise<string>> = {
+  backend: backendBench,
   sde: sdeBench,
   samplers: samplersBench,
   losses: lossesBench,

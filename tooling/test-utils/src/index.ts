@@ -1,3 +1,4 @@
+export { DdpmUnet, type DdpmUnetConfig } from './ddpm-unet.js';
 export {
   expectTensorsClose,
   type TensorLike,

@@ -1,0 +1,19 @@
+export {
+  fastKernelNames,
+  hasFastKernels,
+  originalKernel,
+  registerFastKernels,
+  unregisterFastKernels,
+} from './fast-kernels.js';
+export {
+  type BackendCandidate,
+  type BackendChoice,
+  type BackendReport,
+  type BackendSelection,
+  backendChoices,
+  backendPackages,
+  SbmBackendError,
+  type SetupBackendOptions,
+  selectBackend,
+  setupBackend,
+} from './setup-backend.js';
