@@ -1,19 +1,10 @@
-import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConsumerProject, consumerTsconfig, createConsumerProject } from './pack-check.js';
+import { describe, expect, it } from 'vitest';
+import { consumerTsconfig, useConsumerProject } from './pack-check.js';
 
 // The packed @sbm/losses (with the packed @sbm/sde it depends on), installed with npm next to only
 // @tensorflow/tfjs, which brings the gradients, and used for training as a user would.
 describe('@sbm/losses as a packed npm package', () => {
-  let project: ConsumerProject;
-
-  beforeAll(() => {
-    project = createConsumerProject(['packages/sde', 'packages/losses'], { '@tensorflow/tfjs': '4.22.0' });
-  });
-
-  afterAll(() => {
-    if (project) rmSync(project.dir, { recursive: true, force: true });
-  });
+  const project = useConsumerProject(['packages/sde', 'packages/losses'], { '@tensorflow/tfjs': '4.22.0' });
 
   it('trains inside optimizer.minimize from plain ESM JavaScript', () => {
     project.write(

@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 
 /** Root of the monorepo (this file is tooling/pack-check/src/pack-check.ts). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -102,4 +103,35 @@ export function consumerTsconfig(files: string[]): string {
     null,
     2,
   );
+}
+
+/**
+ * Registers vitest hooks that create the consumer project once before the suite's tests
+ * ({@link createConsumerProject}) and delete it afterwards; returns a handle that forwards to it.
+ */
+export function useConsumerProject(
+  packageDirs: string[],
+  dependencies: Record<string, string>,
+): ConsumerProject {
+  let project: ConsumerProject | undefined;
+  beforeAll(() => {
+    project = createConsumerProject(packageDirs, dependencies);
+  });
+  afterAll(() => {
+    if (project) rmSync(project.dir, { recursive: true, force: true });
+  });
+  const current = (): ConsumerProject => {
+    if (!project)
+      throw new Error('useConsumerProject: the project is created in beforeAll; use it inside tests');
+    return project;
+  };
+  return {
+    get dir() {
+      return current().dir;
+    },
+    write: (name, contents) => current().write(name, contents),
+    node: (file) => current().node(file),
+    tsc: (tsconfig) => current().tsc(tsconfig),
+    run: (cmd, args) => current().run(cmd, args),
+  };
 }

@@ -1,19 +1,10 @@
-import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConsumerProject, consumerTsconfig, createConsumerProject } from './pack-check.js';
+import { describe, expect, it } from 'vitest';
+import { consumerTsconfig, useConsumerProject } from './pack-check.js';
 
 // The packed @sbm/sde and @sbm/samplers, installed with npm next to only @tensorflow/tfjs, used as a user
 // with an existing model would.
 describe('@sbm/samplers as a packed npm package', () => {
-  let project: ConsumerProject;
-
-  beforeAll(() => {
-    project = createConsumerProject(['packages/sde', 'packages/samplers'], { '@tensorflow/tfjs': '4.22.0' });
-  });
-
-  afterAll(() => {
-    if (project) rmSync(project.dir, { recursive: true, force: true });
-  });
+  const project = useConsumerProject(['packages/sde', 'packages/samplers'], { '@tensorflow/tfjs': '4.22.0' });
 
   it('samples with a plain-JS model from ESM', () => {
     project.write(

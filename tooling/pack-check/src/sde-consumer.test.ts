@@ -1,18 +1,9 @@
-import { rmSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConsumerProject, consumerTsconfig, createConsumerProject } from './pack-check.js';
+import { describe, expect, it } from 'vitest';
+import { consumerTsconfig, useConsumerProject } from './pack-check.js';
 
 // The packed @sbm/sde, installed with npm next to only @tensorflow/tfjs, used as a user would.
 describe('@sbm/sde as a packed npm package', () => {
-  let project: ConsumerProject;
-
-  beforeAll(() => {
-    project = createConsumerProject(['packages/sde'], { '@tensorflow/tfjs': '4.22.0' });
-  });
-
-  afterAll(() => {
-    if (project) rmSync(project.dir, { recursive: true, force: true });
-  });
+  const project = useConsumerProject(['packages/sde'], { '@tensorflow/tfjs': '4.22.0' });
 
   it('works from plain ESM JavaScript', () => {
     project.write(

@@ -1,7 +1,7 @@
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConsumerProject, consumerTsconfig, createConsumerProject, repoRoot } from './pack-check.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { consumerTsconfig, repoRoot, useConsumerProject } from './pack-check.js';
 
 // The shared score-sde fixtures live beside the repository (<repoRoot>/../shared).
 const fixtureDir = resolve(repoRoot, '..', 'shared', 'fixtures', 'score-sde');
@@ -9,17 +9,12 @@ const fixtureDir = resolve(repoRoot, '..', 'shared', 'fixtures', 'score-sde');
 // The packed @sbm/unet (with @sbm/sde), installed with npm next to only @tensorflow/tfjs, used as a user would:
 // ESM import of both entry points, the sbm-unet-convert bin, save/load through the file-system handler.
 describe('@sbm/unet as a packed npm package', () => {
-  let project: ConsumerProject;
-
   beforeAll(() => {
-    if (!existsSync(join(fixtureDir, 'ddpm_small.pth')))
+    if (!existsSync(join(fixtureDir, 'ddpm_small.pth'))) {
       throw new Error(`score-sde fixtures not found in ${fixtureDir}`);
-    project = createConsumerProject(['packages/sde', 'packages/unet'], { '@tensorflow/tfjs': '4.22.0' });
+    }
   });
-
-  afterAll(() => {
-    if (project) rmSync(project.dir, { recursive: true, force: true });
-  });
+  const project = useConsumerProject(['packages/sde', 'packages/unet'], { '@tensorflow/tfjs': '4.22.0' });
 
   it('converts a checkpoint with the bin and runs the result from plain ESM JavaScript', () => {
     const fixture = JSON.parse(readFileSync(join(fixtureDir, 'ddpm_small.json'), 'utf8')) as {
