@@ -62,7 +62,7 @@ describe('training every preset family', () => {
         ).toBe(true);
       }
       const optimizer = tf.train.adam(1e-4);
-      optimizer.applyGradients(grads);
+      optimizer.applyGradients(variables.map((v) => ({ name: v.name, tensor: grads[v.name]! })));
       const after = tf.tidy(() => denoisingLoss(net, data));
       expect(after.dataSync()[0]!).toBeLessThan(value.dataSync()[0]!);
       tf.dispose([value, after, ...Object.values(grads)]);
@@ -95,7 +95,7 @@ describe('training every preset family', () => {
       }
       // The Fourier embedding's fixed frequencies (not trainable), N(0, fourier_scale²) as in the reference.
       for (const w of net.model.nonTrainableWeights) {
-        w.write(tf.randomNormal(w.shape, 0, net.config.fourierScale, 'float32', 99));
+        w.write(tf.randomNormal(w.shape as number[], 0, net.config.fourierScale, 'float32', 99));
       }
       const projection = tf.randomNormal([batch, 8, 8, 3], 0, 1, 'float32', 3);
       // A linear readout keeps the loss's curvature (and so the finite-difference error) small.

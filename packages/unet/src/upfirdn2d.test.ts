@@ -116,9 +116,9 @@ describe('upfirdn2d', () => {
   it('nearest upsampling has a gradient, the 2×2 block sums of dy, at batch > 1', () => {
     const v0 = tf.randomNormal([3, 4, 5, 2], 0, 1, 'float32', 10) as tf.Tensor4D;
     const dy = tf.randomNormal([3, 8, 10, 2], 0, 1, 'float32', 11) as tf.Tensor4D;
-    const grad = tf
-      .grad((v: tf.Tensor4D) => tf.sum(tf.mul(nearestUpsample2d(v), dy)))(v0)
-      .arraySync();
+    const grad = (
+      tf.grad((v) => tf.sum(tf.mul(nearestUpsample2d(v as tf.Tensor4D), dy)))(v0) as tf.Tensor4D
+    ).arraySync();
     const dys = dy.arraySync();
     for (let b = 0; b < 3; b++)
       for (let i = 0; i < 4; i++)
