@@ -178,7 +178,8 @@ export async function unetBench(): Promise<string> {
     '',
     `Load average (1 min) before: ${loadBefore}, after: ${loadavg()[0]!.toFixed(2)}. wasm runs single-threaded in`,
     'Node (see packages/backend/README.md). Stock wasm cannot train (no `Conv2DBackpropFilter` kernel); stock cpu',
-    "training and the stock cpu forward of the full-size presets are not run: tfjs' naive cpu convolutions are",
-    '~20× (forward) and ~300× (filter gradient) slower than the fast kernels (bench/results/backend.md).',
+    'training is not run (its naive filter gradient is ~300× slower than the fast kernels, bench/results/backend.md),',
+    'nor the stock cpu forward of the full-size presets (1.1–1.5× slower than with the fast kernels on the small',
+    'presets: a warm-up and a timed pass of the full DDPM++ at batch 2 would take about 4 min).',
   ].join('\n');
 }
