@@ -1,5 +1,7 @@
 import { expectNoLeaks, expectTensorsClose, useCpuBackend } from '@sbm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core registers no gradients in Node; tfjs-layers does.
+import '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { conv2dSame } from './nn-ops.js';
 import {
@@ -109,6 +111,29 @@ describe('upfirdn2d', () => {
     const down = averageDownsample2d(tf.slice(x, [0, 0, 0, 0], [-1, 4, 4, -1]) as tf.Tensor4D).arraySync();
     const mean = (xs[0]![2]![0]![1]! + xs[0]![2]![1]![1]! + xs[0]![3]![0]![1]! + xs[0]![3]![1]![1]!) / 4;
     expect(down[0]![1]![0]![1]).toBeCloseTo(mean, 6);
+  });
+
+  it('nearest upsampling has a gradient, the 2×2 block sums of dy, at batch > 1', () => {
+    const v0 = tf.randomNormal([3, 4, 5, 2], 0, 1, 'float32', 10) as tf.Tensor4D;
+    const dy = tf.randomNormal([3, 8, 10, 2], 0, 1, 'float32', 11) as tf.Tensor4D;
+    const grad = (
+      tf.grad((v) => tf.sum(tf.mul(nearestUpsample2d(v as tf.Tensor4D), dy)))(v0) as tf.Tensor4D
+    ).arraySync();
+    const dys = dy.arraySync();
+    for (let b = 0; b < 3; b++)
+      for (let i = 0; i < 4; i++)
+        for (let j = 0; j < 5; j++)
+          for (let c = 0; c < 2; c++) {
+            let sum = 0;
+            for (const [di, dj] of [
+              [0, 0],
+              [0, 1],
+              [1, 0],
+              [1, 1],
+            ] as const)
+              sum += dys[b]![2 * i + di]![2 * j + dj]![c]!;
+            expect(grad[b]![i]![j]![c]).toBeCloseTo(sum, 5);
+          }
   });
 
   it('does not leak', async () => {

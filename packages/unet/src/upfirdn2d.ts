@@ -134,12 +134,19 @@ export function firUpsampleConv2d(
   });
 }
 
-/** Nearest-neighbour upsampling by 2 (`F.interpolate(..., 'nearest')`, `naive_upsample_2d`). */
+/**
+ * Nearest-neighbour upsampling by 2 (`F.interpolate(..., 'nearest')`, `naive_upsample_2d`):
+ * y[b, 2i + di, 2j + dj, c] = x[b, i, j, c] for di, dj ∈ {0, 1}. `[B, H, W, C]` → `[B, 2H, 2W, C]`.
+ *
+ * Written as a rank-5 broadcast multiplication by ones (exact in float32), whose gradient (a sum over the
+ * broadcast axes) tfjs has on every backend; a rank-6 `tile` has no gradient, and the stock
+ * `ResizeNearestNeighborGrad` of the cpu and wasm backends is wrong for batches > 1.
+ */
 export function nearestUpsample2d(x: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => {
     const [b, h, w, c] = x.shape;
-    const z = tf.reshape(x, [b, h, 1, w, 1, c]);
-    return tf.reshape(tf.tile(z, [1, 1, 2, 1, 2, 1]), [b, 2 * h, 2 * w, c]);
+    const z = tf.reshape(x, [b * h, 1, w, 1, c]);
+    return tf.reshape(tf.mul(z, tf.ones([1, 2, 1, 2, 1])), [b, 2 * h, 2 * w, c]);
   });
 }
 

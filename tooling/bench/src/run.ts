@@ -9,12 +9,14 @@ import { backendBench } from './backend-bench.js';
 import { lossesBench } from './losses-bench.js';
 import { samplersBench } from './samplers-bench.js';
 import { sdeBench } from './sde-bench.js';
+import { unetBench } from './unet-bench.js';
 
 const benches: Record<string, () => Promise<string>> = {
   backend: backendBench,
   sde: sdeBench,
   samplers: samplersBench,
   losses: lossesBench,
+  unet: unetBench,
 };
 
 const names = process.argv.slice(2);
