@@ -1,4 +1,4 @@
-import type { Parameterization } from '@sbm/sde';
+import { expandToRank, type Parameterization } from '@sbm/sde';
 import * as tf from '@tensorflow/tfjs-core';
 import { type BatchData, type CommonSettings, modelLabels, reduceExample } from './batch.js';
 import { callModel, type DiffusionModel } from './model.js';
@@ -30,7 +30,7 @@ function epsPerUnit(p: Parameterization, alpha: number, sigma: number): number {
 }
 
 function column(values: ArrayLike<number>, rank: number): tf.Tensor {
-  return tf.reshape(tf.tensor1d(Float32Array.from(values)), [values.length, ...new Array(rank - 1).fill(1)]);
+  return expandToRank(tf.tensor1d(Float32Array.from(values)), rank);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { SbmArgumentError } from '@sbm/sde';
+import { expandToRank, SbmArgumentError } from '@sbm/sde';
 import * as tf from '@tensorflow/tfjs-core';
 import { type CommonLossOptions, type LossFn, readBatch, readCommonOptions } from './batch.js';
 import { denoisingLoss } from './denoising.js';
@@ -73,10 +73,7 @@ export function edmDenoiser(network: ModelFn, options: EdmDenoiserOptions = {}):
     }
     const coefficients = Array.from(sigma.dataSync(), (s) => edmPreconditioning(s, sigmaData));
     const col = (key: keyof EdmCoefficients) =>
-      tf.reshape(tf.tensor1d(coefficients.map((c) => c[key])), [
-        coefficients.length,
-        ...new Array(x.rank - 1).fill(1),
-      ]);
+      expandToRank(tf.tensor1d(coefficients.map((c) => c[key])), x.rank);
     return tf.tidy(() => {
       const cNoise = tf.tensor1d(coefficients.map((c) => c.cNoise));
       const inner: DiffusionModel = { predict: network, parameterization: 'x0' };

@@ -2,6 +2,7 @@ import {
   assertInteger,
   assertPositive,
   describeValue,
+  expandToRank,
   SbmArgumentError,
   type SDE,
   timeSteps,
@@ -188,10 +189,7 @@ function predictorStep(
 /** Per-sample L2 norms `[B, 1, …, 1]` of `v [B, ...]`. */
 function sampleNorms(v: tf.Tensor): tf.Tensor {
   const B = v.shape[0]!;
-  return tf.reshape(tf.norm(tf.reshape(v, [B, -1]), 'euclidean', 1), [
-    B,
-    ...new Array<number>(v.rank - 1).fill(1),
-  ]);
+  return expandToRank(tf.norm(tf.reshape(v, [B, -1]), 'euclidean', 1) as tf.Tensor1D, v.rank);
 }
 
 /** Langevin corrector with the signal-to-noise step rule (Song et al. 2021, Alg. 4/5), per sample. */
