@@ -1,6 +1,7 @@
 import { SbmArgumentError } from '@sbm/sde';
 import * as tf from '@tensorflow/tfjs-core';
 import { fastKernelNames, registerFastKernels } from './fast-kernels.js';
+import { initializeThreadedWasm, maxWasmThreads } from './wasm-threads.js';
 
 /** The backends {@link setupBackend} can choose, best first. */
 export const backendChoices = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -34,7 +35,10 @@ export interface SetupBackendOptions {
    * must load or the call throws {@link SbmBackendError}.
    */
   prefer?: BackendChoice | 'auto';
-  /** Threads for the wasm backend's XNNPACK (default: the number of logical CPUs). */
+  /**
+   * Threads for the wasm backend's XNNPACK (default: the number of logical CPUs; at most 8 in Node).
+   * In Node, more than one starts the package's threaded SIMD build on `worker_threads`.
+   */
   threads?: number;
   /** Register the fast kernels of {@link registerFastKernels} on `cpu`/`wasm` (default true). */
   fastKernels?: boolean;
@@ -202,43 +206,54 @@ interface WasmModule {
   getThreadsCount(): number;
 }
 
-/** Points the wasm backend at its `.wasm` files and sets its thread count, before it initializes. */
+/**
+ * Points the wasm backend at its `.wasm` files and sets its thread count, before it initializes.
+ * @returns the threads to initialize the threaded build with in Node (see ./wasm-threads.ts), or
+ *   `undefined` for the single-threaded build (one thread asked for, not Node, or already initialized).
+ */
 async function configureWasm(
   options: SetupBackendOptions,
   importModule: (s: string) => Promise<unknown>,
   notes: string[],
-): Promise<void> {
+): Promise<number | undefined> {
   const wasm = (await importModule(backendPackages.wasm)) as WasmModule;
   const initialized =
     (tf.engine() as unknown as { registry: Record<string, unknown> }).registry.wasm !== undefined;
   if (initialized) {
     notes.push('wasm was already initialized: its .wasm path and thread count were left as they were');
-    return;
+    return undefined;
   }
   let threads = options.threads;
-  if (isNode()) {
-    const { availableParallelism } = await import('node:os');
-    threads ??= availableParallelism();
-    // Under pnpm the package lives in the content-addressed store; resolve it from here so the
-    // .wasm binaries next to its entry point are found whatever the working directory.
-    const { createRequire } = await import('node:module');
-    const { dirname } = await import('node:path');
-    const entry = createRequire(import.meta.url).resolve(backendPackages.wasm);
-    const dir = `${dirname(entry)}/`;
-    wasm.setWasmPaths(dir);
-    notes.push(`wasm binaries from ${dir}`);
-  }
-  threads ??= Math.max(
-    1,
-    (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1,
-  );
-  wasm.setThreadsCount(threads);
-  if (isNode() && threads > 1) {
-    notes.push(
-      `asked for ${threads} wasm threads, but tfjs-backend-wasm 4.22 runs single-threaded in Node: it disables ` +
-        'its multi-threaded binary there, whose pthread workers are started from blob: URLs that worker_threads cannot load',
+  if (!isNode()) {
+    threads ??= Math.max(
+      1,
+      (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1,
     );
+    wasm.setThreadsCount(threads);
+    return undefined;
   }
+  const { availableParallelism } = await import('node:os');
+  threads ??= availableParallelism();
+  // Under pnpm the package lives in the content-addressed store; resolve it from here so the
+  // .wasm binaries next to its entry point are found whatever the working directory.
+  const { createRequire } = await import('node:module');
+  const { dirname } = await import('node:path');
+  const entry = createRequire(import.meta.url).resolve(backendPackages.wasm);
+  const dir = `${dirname(entry)}/`;
+  wasm.setWasmPaths(dir);
+  notes.push(`wasm binaries from ${dir}`);
+  if (threads > maxWasmThreads) {
+    notes.push(
+      `asked for ${threads} wasm threads; the threaded build has ${maxWasmThreads} workers, so ${maxWasmThreads} are used`,
+    );
+    threads = maxWasmThreads;
+  }
+  wasm.setThreadsCount(threads);
+  if (threads === 1) return undefined;
+  notes.push(
+    `threaded SIMD build with ${threads} threads (worker_threads; tfjs-backend-wasm 4.22 itself runs single-threaded in Node)`,
+  );
+  return threads;
 }
 
 async function threadCount(
@@ -275,7 +290,20 @@ async function activate(
   const name = tfBackendName[candidate.choice];
   let failure = '';
   try {
-    if (name === 'wasm') await configureWasm(options, importModule, notes);
+    const threads = name === 'wasm' ? await configureWasm(options, importModule, notes) : undefined;
+    if (threads !== undefined) {
+      let why = '';
+      try {
+        if ((await initializeThreadedWasm(threads, () => tf.setBackend(name))) && tf.getBackend() === name)
+          return undefined;
+      } catch (err) {
+        why = `: ${errorText(err)}`;
+      }
+      // The threaded build failed to start: say so and try the single-threaded one.
+      tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+      notes.push(`the threaded wasm build failed to initialize${why}; using one thread`);
+      ((await importModule(backendPackages.wasm)) as WasmModule).setThreadsCount(1);
+    }
     if ((await tf.setBackend(name)) && tf.getBackend() === name) return undefined;
   } catch (err) {
     failure = `: ${errorText(err)}`;

@@ -1,5 +1,7 @@
 import { expectNoLeaks, expectTensorsClose, useCpuBackend } from '@sbm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core registers no gradients in Node; tfjs-layers does.
+import '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { groupNorm, linear, skipSum } from './nn-ops.js';
 
@@ -32,9 +34,59 @@ describe('groupNorm', () => {
       }
   });
 
-  it('does not leak', async () => {
+  // An independent formulation: reductions over the grouped axes with tf.moments, differentiated by tfjs.
+  const viaMoments = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, groups: number, eps: number) =>
+    tf.tidy(() => {
+      const [b, h, w, c] = x.shape as [number, number, number, number];
+      const grouped = tf.reshape(x, [b, h, w, groups, c / groups]);
+      const { mean, variance } = tf.moments(grouped, [1, 2, 4], true);
+      const normalized = tf.mul(tf.sub(grouped, mean), tf.rsqrt(tf.add(variance, eps)));
+      return tf.add(tf.mul(tf.reshape(normalized, [b, h, w, c]), gamma), beta);
+    });
+
+  it('has the gradients of autodiff through tf.moments (x, γ, β), on groups with large means', () => {
+    const x = tf.randomNormal([3, 5, 4, 12], 3, 2, 'float32', 7);
+    const gamma = tf.randomNormal([12], 1, 0.5, 'float32', 8);
+    const beta = tf.randomNormal([12], 0, 1, 'float32', 9);
+    const dy = tf.randomNormal([3, 5, 4, 12], 0, 1, 'float32', 10);
+    const loss = (f: typeof groupNorm) => (a: tf.Tensor, g: tf.Tensor, be: tf.Tensor) =>
+      tf.sum(tf.mul(f(a, g, be, 4, 1e-6), dy));
+    const ours = tf.grads(loss(groupNorm))([x, gamma, beta]);
+    const reference = tf.grads(loss(viaMoments as typeof groupNorm))([x, gamma, beta]);
+    expectTensorsClose(groupNorm(x, gamma, beta, 4, 1e-6), viaMoments(x, gamma, beta, 4, 1e-6), {
+      rtol: 1e-5,
+      atol: 1e-5,
+    });
+    for (const [i, name] of ['dx', 'dgamma', 'dbeta'].entries()) {
+      expectTensorsClose(ours[i]!, reference[i]!, { rtol: 1e-4, atol: 1e-4, message: name });
+    }
+  });
+
+  it('has a gradient equal to a central difference along a random direction', () => {
+    const x = tf.randomNormal([2, 4, 4, 6], 0.5, 1.5, 'float32', 11);
+    const v = tf.randomNormal([2, 4, 4, 6], 0, 1, 'float32', 12);
+    const gamma = tf.randomNormal([6], 1, 0.3, 'float32', 13);
+    const beta = tf.zeros([6]);
+    const weights = tf.randomNormal([2, 4, 4, 6], 0, 1, 'float32', 14);
+    const loss = (a: tf.Tensor) => tf.sum(tf.mul(tf.sin(groupNorm(a, gamma, beta, 3, 1e-6)), weights));
+    const analytic = tf.sum(tf.mul(tf.grad(loss)(x), v)).dataSync()[0]!;
+    const h = 1e-2;
+    const plus = loss(tf.add(x, tf.mul(v, h))).dataSync()[0]!;
+    const minus = loss(tf.sub(x, tf.mul(v, h))).dataSync()[0]!;
+    // O(h²) truncation plus float32 rounding of sums of ~100 terms: 1% of the value.
+    expect(Math.abs((plus - minus) / (2 * h) - analytic)).toBeLessThan(0.01 * Math.abs(analytic) + 1e-3);
+  });
+
+  it('does not leak, forward or backward', async () => {
     const [x, gamma, beta] = [tf.randomNormal([1, 2, 2, 4]), tf.ones([4]), tf.zeros([4])];
     await expectNoLeaks(() => groupNorm(x, gamma, beta, 2, 1e-6));
+    await expectNoLeaks(() =>
+      tf.grads((a: tf.Tensor, g: tf.Tensor, be: tf.Tensor) => tf.sum(groupNorm(a, g, be, 2, 1e-6)))([
+        x,
+        gamma,
+        beta,
+      ]),
+    );
   });
 });
 

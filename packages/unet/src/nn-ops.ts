@@ -1,10 +1,24 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
- * Group normalization (Wu & He 2018), as `nn.GroupNorm`: per example and group of C/G channels,
- * y = (x − μ)/√(σ² + eps)·γ + β with the biased variance over H, W and the group's channels.
+ * Group normalization (Wu & He 2018, eq. 1–2), as `nn.GroupNorm`: per example b and group g of C/G
+ * channels, with n = H·W·C/G values,
  *
- * @param x - `[B, H, W, C]`; `gamma`, `beta` - `[C]`.
+ *   μ = (1/n) Σ x,  σ² = (1/n) Σ (x − μ)²  (biased),  x̂ = (x − μ)/√(σ² + eps),  y = γ·x̂ + β.
+ *
+ * Written for the wasm and cpu backends: the means over H·W are global average pools (XNNPACK on
+ * wasm) instead of reductions over middle axes (a transpose and a reduction each), and the gradient
+ * is the closed form (tfjs `customGrad`), which needs 2 such pools and 5 elementwise passes instead
+ * of autodiff through `moments`:
+ *
+ *   dβ = Σ_{b,hw} dy,  dγ = Σ_{b,hw} dy·x̂,
+ *   dx = (γ·dy − mean_g(γ·dy) − x̂·mean_g(γ·dy·x̂)) / √(σ² + eps),
+ *
+ * where mean_g averages over the n values of the example's group. First-order gradients only (the
+ * closed form is not itself differentiated).
+ *
+ * @param x - `[B, H, W, C]`; `gamma`, `beta` - `[C]`; `groups` divides C.
+ * @returns `[B, H, W, C]`.
  */
 export function groupNorm(
   x: tf.Tensor,
@@ -13,13 +27,44 @@ export function groupNorm(
   groups: number,
   eps: number,
 ): tf.Tensor4D {
-  return tf.tidy(() => {
-    const [b, h, w, c] = x.shape as [number, number, number, number];
-    const grouped = tf.reshape(x, [b, h, w, groups, c / groups]);
-    const { mean, variance } = tf.moments(grouped, [1, 2, 4], true);
-    const normalized = tf.mul(tf.sub(grouped, mean), tf.rsqrt(tf.add(variance, eps)));
-    return tf.add(tf.mul(tf.reshape(normalized, [b, h, w, c]), gamma), beta) as tf.Tensor4D;
+  const [b, h, w, c] = x.shape as [number, number, number, number];
+  const size = c / groups;
+  // Per-channel means over the pixels, [B,1,1,C]: a global average pool (XNNPACK on wasm).
+  const pixelMean = (t: tf.Tensor) => tf.avgPool(t as tf.Tensor4D, [h, w], 1, 'valid');
+  // [B,1,1,C] per-channel values → the mean over each channel's group, broadcast back to [B,1,1,C].
+  const groupMean = (perChannel: tf.Tensor) => {
+    const means = tf.mean(tf.reshape(perChannel, [b, groups, size]), 2, true);
+    return tf.reshape(tf.mul(means, tf.ones([1, 1, size])), [b, 1, 1, c]);
+  };
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xIn, gammaIn, betaIn] = args as tf.Tensor[];
+    const save = args[3] as tf.GradSaveFunc;
+    const centered = tf.sub(xIn!, groupMean(pixelMean(xIn!)));
+    const rstd = tf.rsqrt(tf.add(groupMean(pixelMean(tf.square(centered))), eps));
+    save([centered, rstd, gammaIn!]);
+    return {
+      value: tf.add(tf.mul(centered, tf.mul(rstd, gammaIn!)), betaIn!),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xc, r, g] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const meanDy = pixelMean(dy); // mean_hw dy, [B,1,1,C]
+        const meanDyXhat = tf.mul(pixelMean(tf.mul(dy, xc)), r); // mean_hw dy·x̂
+        const m1 = groupMean(tf.mul(meanDy, g)); // mean_g(γ·dy)
+        const m2 = groupMean(tf.mul(meanDyXhat, g)); // mean_g(γ·dy·x̂)
+        // dx = r·γ·dy − r²·m2·(x − μ) − r·m1
+        const dx = tf.add(
+          tf.add(tf.mul(dy, tf.mul(r, g)), tf.mul(xc, tf.neg(tf.mul(tf.square(r), m2)))),
+          tf.neg(tf.mul(r, m1)),
+        );
+        const pixels = h * w;
+        return [
+          dx,
+          tf.reshape(tf.mul(tf.sum(meanDyXhat, [0, 1, 2]), pixels), [c]),
+          tf.reshape(tf.mul(tf.sum(meanDy, [0, 1, 2]), pixels), [c]),
+        ];
+      },
+    };
   });
+  return tf.tidy(() => op(x, gamma, beta) as tf.Tensor4D);
 }
 
 /** A 2-D convolution with bias, stride 1, 'same' padding (PyTorch padding k/2): `weight` `[k, k, Cin, Cout]`. */

@@ -3,7 +3,8 @@ import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { registerFastKernels, setupBackend, unregisterFastKernels } from '@sbm/backend';
-import { DdpmUnet } from '@sbm/test-utils';
+import { DdpmUnet, groupNormViaMoments } from '@sbm/test-utils';
+import { groupNorm } from '@sbm/unet';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no gradients in Node; tfjs-layers does.
@@ -20,7 +21,25 @@ const unetConfig = {
   attnResolutions: [],
   resolution: 32,
   groups: 8,
+  // @sbm/unet's group normalization (matrix-product sums and a closed-form gradient), as its networks use.
+  groupNorm,
 };
+
+/** Throws unless the network with @sbm/unet's groupNorm matches the tf.moments one on the active backend. */
+function checkGroupNorm(): void {
+  const a = new DdpmUnet(unetConfig);
+  const b = new DdpmUnet({ ...unetConfig, groupNorm: groupNormViaMoments });
+  const [x, t] = [tf.randomNormal([2, 32, 32, 3], 0, 1, 'float32', 7), tf.tensor1d([0.3, 0.8])];
+  const gradA = tf.grads((v: tf.Tensor) => tf.sum(tf.square(a.apply(v as tf.Tensor4D, t))))([x]);
+  const gradB = tf.grads((v: tf.Tensor) => tf.sum(tf.square(b.apply(v as tf.Tensor4D, t))))([x]);
+  const rel = tf.tidy(
+    () => tf.div(tf.max(tf.abs(tf.sub(gradA[0]!, gradB[0]!))), tf.max(tf.abs(gradB[0]!))).dataSync()[0]!,
+  );
+  tf.dispose([x, t, ...gradA, ...gradB]);
+  a.dispose();
+  b.dispose();
+  if (!(rel < 1e-4)) throw new Error(`backend bench: groupNorm implementations disagree (relative ${rel})`);
+}
 
 interface Row {
   name: string;
@@ -161,12 +180,13 @@ export async function backendBench(): Promise<string> {
 
   const wasm = await setupBackend({ prefer: 'wasm', fastKernels: false });
   rows.push({
-    name: `tfjs wasm, stock (${wasm.threads} thread)`,
+    name: `tfjs wasm, stock (${wasm.threads} threads)`,
     ...(await measure({ train: 1, forward: 3, warmup: 1 })),
   });
   registerFastKernels('wasm');
+  checkGroupNorm();
   rows.push({
-    name: `tfjs wasm + @sbm/backend kernels (${wasm.threads} thread)`,
+    name: `tfjs wasm + @sbm/backend kernels (${wasm.threads} threads)`,
     ...(await measure({ train: 5, forward: 3, warmup: 1 })),
   });
   unregisterFastKernels('wasm');
@@ -215,9 +235,12 @@ export async function backendBench(): Promise<string> {
       : 'cpu stock training step not run (SBM_BENCH_STOCK_CPU=0).';
   return [
     `DDPM-style U-Net (${params.toLocaleString('en')} parameters; 32×32×3, ch 32·[1,2,2], one residual block per level, ` +
-      'self-attention in the middle at 8×8, GroupNorm(8), swish, nearest upsampling, stride-2 conv downsampling); ' +
+      "self-attention in the middle at 8×8, GroupNorm(8) (@sbm/unet's `groupNorm`), swish, nearest upsampling, " +
+      'stride-2 conv downsampling); ' +
       'training step = forward + ε-matching loss + backward + Adam at batch 16; forward at batch 64. Median seconds; ' +
       'PyTorch and wasm after one warm-up call, cpu rows one cold call each (a stock cpu step takes minutes). ' +
+      `wasm runs ${wasm.threads} thread(s) (@sbm/backend's setupBackend starts the threaded build in Node); ` +
+      'PyTorch runs 2 threads. ' +
       `Load average when the bench started (1, 5, 15 min): ${load}; the machine is shared, so treat small differences as noise.`,
     '',
     table,

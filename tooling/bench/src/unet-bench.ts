@@ -121,8 +121,10 @@ async function measure(preset: BenchPreset, mode: Mode): Promise<Result> {
 export async function unetBench(): Promise<string> {
   const rows: (string | number)[][] = [];
   const loadBefore = loadavg()[0]!.toFixed(2);
+  let wasmThreads: number | undefined;
   for (const mode of modes) {
     const report = await setupBackend({ prefer: mode.backend, fastKernels: mode.fastKernels });
+    if (mode.backend === 'wasm') wasmThreads ??= report.threads;
     if (!mode.fastKernels) unregisterFastKernels(mode.backend);
     else registerFastKernels(mode.backend);
     console.error(`[unet bench] ${report.message.split('.')[0]}`);
@@ -176,8 +178,8 @@ export async function unetBench(): Promise<string> {
       rows,
     ),
     '',
-    `Load average (1 min) before: ${loadBefore}, after: ${loadavg()[0]!.toFixed(2)}. wasm runs single-threaded in`,
-    'Node (see packages/backend/README.md). Stock wasm cannot train (no `Conv2DBackpropFilter` kernel); stock cpu',
+    `Load average (1 min) before: ${loadBefore}, after: ${loadavg()[0]!.toFixed(2)}. wasm runs ${wasmThreads} thread(s)`,
+    "(@sbm/backend's threaded build in Node; the cpu backend one). Stock wasm cannot train (no `Conv2DBackpropFilter` kernel); stock cpu",
     'training is not run (its naive filter gradient is ~300× slower than the fast kernels, bench/results/backend.md),',
     'nor the stock cpu forward of the full-size presets (1.1–1.5× slower than with the fast kernels on the small',
     'presets: a warm-up and a timed pass of the full DDPM++ at batch 2 would take about 4 min).',

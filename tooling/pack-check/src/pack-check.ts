@@ -8,9 +8,17 @@ import { afterAll, beforeAll } from 'vitest';
 /** Root of the monorepo (this file is tooling/pack-check/src/pack-check.ts). */
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
+/** Longest a consumer command may run; a process that does not exit by itself (e.g. kept alive by a worker) fails. */
+const commandTimeoutMs = 300_000;
+
 function run(cmd: string, args: string[], cwd: string): string {
   try {
-    return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return execFileSync(cmd, args, {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: commandTimeoutMs,
+    });
   } catch (error) {
     const e = error as { stdout?: string; stderr?: string; message: string };
     throw new Error(

@@ -18,7 +18,34 @@ export interface DdpmUnetConfig {
   groups?: number;
   /** Seed of the weight initialization (default 0). */
   seed?: number;
+  /**
+   * The group normalization `(x [B,H,W,C], gamma [C], beta [C], groups, eps) → [B,H,W,C]` (default
+   * {@link groupNormViaMoments}); benchmarks pass @sbm/unet's `groupNorm` to time the product's op.
+   */
+  groupNorm?: GroupNormFn;
 }
+
+/** A group normalization: `x [B,H,W,C]`, `gamma`, `beta` `[C]` → `[B,H,W,C]`. */
+export type GroupNormFn = (
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  groups: number,
+  eps: number,
+) => tf.Tensor;
+
+/**
+ * Group normalization (Wu & He 2018) written with `tf.moments` over the grouped axes and
+ * differentiated by tfjs: `y = (x − μ)/√(σ² + eps)·γ + β` per example and group.
+ */
+export const groupNormViaMoments: GroupNormFn = (x, gamma, beta, groups, eps) =>
+  tf.tidy(() => {
+    const [b, h, w, c] = x.shape as [number, number, number, number];
+    const xg = tf.reshape(x, [b, h, w, groups, c / groups]);
+    const { mean, variance } = tf.moments(xg, [1, 2, 4], true);
+    const xn = tf.reshape(tf.mul(tf.sub(xg, mean), tf.rsqrt(tf.add(variance, eps))), [b, h, w, c]);
+    return tf.add(tf.mul(xn, gamma), beta);
+  });
 
 type Params = Map<string, tf.Variable>;
 
@@ -48,6 +75,7 @@ export class DdpmUnet {
       resolution: 32,
       groups: 8,
       seed: 0,
+      groupNorm: groupNormViaMoments,
       ...config,
     };
     this.seed = this.config.seed * 1000 + 1;
@@ -230,12 +258,8 @@ export class DdpmUnet {
   }
 
   private applyNorm(name: string, x: tf.Tensor4D): tf.Tensor4D {
-    const [b, h, w, c] = x.shape;
-    const g = this.config.groups;
-    const xg = tf.reshape(x, [b, h, w, g, c / g]);
-    const { mean, variance } = tf.moments(xg, [1, 2, 4], true);
-    const xn = tf.reshape(tf.mul(tf.sub(xg, mean), tf.rsqrt(tf.add(variance, 1e-6))), [b, h, w, c]);
-    return tf.add(tf.mul(xn, this.p(`${name}.gamma`)), this.p(`${name}.beta`));
+    const { groupNorm, groups } = this.config;
+    return groupNorm(x, this.p(`${name}.gamma`), this.p(`${name}.beta`), groups, 1e-6) as tf.Tensor4D;
   }
 
   private applyResBlock(name: string, x: tf.Tensor4D, temb: tf.Tensor2D): tf.Tensor4D {

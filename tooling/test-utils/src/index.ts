@@ -1,4 +1,4 @@
-export { DdpmUnet, type DdpmUnetConfig } from './ddpm-unet.js';
+export { DdpmUnet, type DdpmUnetConfig, type GroupNormFn, groupNormViaMoments } from './ddpm-unet.js';
 export {
   expectTensorsClose,
   type TensorLike,
