@@ -21,7 +21,7 @@ const unetConfig = {
   attnResolutions: [],
   resolution: 32,
   groups: 8,
-  // @sbm/unet's group normalization (matrix-product sums and a closed-form gradient), as its networks use.
+  // @sbm/unet's group normalization (average-pool means and a closed-form gradient), as its networks use.
   groupNorm,
 };
 
