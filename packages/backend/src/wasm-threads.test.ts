@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import { createRng, DdpmUnet, expectNoLeaks, expectTensorsClose } from '@sbm/test-utils';
+import { createRng, expectNoLeaks, expectTensorsClose } from '@sbm/test-utils';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { randomCase, runCase } from './conv-cases.test-support.js';
 import { registerFastKernels, unregisterFastKernels } from './fast-kernels.js';
 import { type BackendReport, setupBackend } from './setup-backend.js';
+import { trainSmallUnet } from './training.test-support.js';
 
 // This file's process (vitest runs each file in its own fork) initializes wasm with two threads;
 // the other test files use tfjs's own single-threaded initialization.
@@ -51,37 +52,11 @@ describe('multi-threaded wasm in Node', () => {
   });
 
   it('trains a small U-Net with the losses of the cpu backend', async () => {
-    const config = { ch: 8, chMult: [1, 2], numResBlocks: 1, attnResolutions: [4], resolution: 8, groups: 4 };
-    const train = async (backendName: 'cpu' | 'wasm') => {
-      await tf.setBackend(backendName);
-      const net = new DdpmUnet(config);
-      const data = tf.tidy(() => ({
-        x0: tf.randomNormal([3, 8, 8, 3], 0, 1, 'float32', 1) as tf.Tensor4D,
-        noise: tf.randomNormal([3, 8, 8, 3], 0, 1, 'float32', 2) as tf.Tensor4D,
-        t: tf.tensor1d([0.1, 0.5, 0.9]),
-        alphaBar: tf.tensor1d([0.95, 0.5, 0.05]),
-      }));
-      const optimizer = tf.train.adam(1e-2);
-      const losses: number[] = [];
-      for (let i = 0; i < 3; i++) {
-        const loss = optimizer.minimize(
-          () => net.loss(data.x0, data.noise, data.t, data.alphaBar),
-          true,
-          net.variables,
-        ) as tf.Scalar;
-        losses.push((await loss.data())[0]!);
-        loss.dispose();
-      }
-      net.dispose();
-      optimizer.dispose();
-      tf.dispose(data);
-      return losses;
-    };
     // The stock ResizeNearestNeighborGrad is wrong for batches > 1 on cpu: use the fast kernels there too.
     registerFastKernels('cpu');
-    const cpu = await train('cpu');
+    const cpu = (await trainSmallUnet('cpu')).losses;
     unregisterFastKernels('cpu');
-    const wasm = await train('wasm');
+    const wasm = (await trainSmallUnet('wasm')).losses;
     expect(cpu[2]!).toBeLessThan(cpu[0]!);
     expectTensorsClose(wasm, cpu, { rtol: 1e-4, atol: 0, message: 'losses' });
   });

@@ -1,4 +1,4 @@
-import { expectNoLeaks, expectTensorsClose, useCpuBackend } from '@sbm/test-utils';
+import { expectNoLeaks, expectTensorsClose, groupNormViaMoments, useCpuBackend } from '@sbm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no gradients in Node; tfjs-layers does.
 import '@tensorflow/tfjs-layers';
@@ -34,15 +34,8 @@ describe('groupNorm', () => {
       }
   });
 
-  // An independent formulation: reductions over the grouped axes with tf.moments, differentiated by tfjs.
-  const viaMoments = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, groups: number, eps: number) =>
-    tf.tidy(() => {
-      const [b, h, w, c] = x.shape as [number, number, number, number];
-      const grouped = tf.reshape(x, [b, h, w, groups, c / groups]);
-      const { mean, variance } = tf.moments(grouped, [1, 2, 4], true);
-      const normalized = tf.mul(tf.sub(grouped, mean), tf.rsqrt(tf.add(variance, eps)));
-      return tf.add(tf.mul(tf.reshape(normalized, [b, h, w, c]), gamma), beta);
-    });
+  // An independent formulation (reductions over the grouped axes with tf.moments, differentiated by tfjs).
+  const viaMoments = groupNormViaMoments;
 
   it('has the gradients of autodiff through tf.moments (x, γ, β), on groups with large means', () => {
     const x = tf.randomNormal([3, 5, 4, 12], 3, 2, 'float32', 7);
