@@ -30,6 +30,14 @@ export interface BackendAdapter {
     pad: [number, number, number, number],
     dilations: [number, number],
   ) => TensorInfo;
+  /**
+   * A float32 tensor of `shape` whose data is that of `t` from element `offset` on (no copy), for
+   * passing a window of a buffer to `matMul`; give it back with `releaseAlias` before `t` is
+   * disposed, and never `dispose` it. wasm only.
+   */
+  alias?: (t: TensorInfo, offset: number, shape: number[]) => TensorInfo;
+  /** Forgets an alias made by `alias` (its memory stays with the tensor it aliases). */
+  releaseAlias?: (a: TensorInfo) => void;
 }
 
 interface CpuLike {
@@ -39,9 +47,15 @@ interface CpuLike {
 }
 
 interface WasmLike {
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
+  makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array;
   disposeData(dataId: DataId): boolean;
+  /** tfjs-backend-wasm 4.22's table of tensor data: its id on the C++ side and heap byte offset. */
+  dataIdMap: {
+    get(dataId: DataId): { id: number; memoryOffset: number; shape: number[] } | undefined;
+    delete(dataId: DataId): boolean;
+  };
+  wasm: { tfjs: { disposeData(id: number): void } };
 }
 
 /** Backends the fast kernels know how to address. */
@@ -86,6 +100,25 @@ export function backendAdapter(
         attrs: { transposeA: false, transposeB: false },
       }) as TensorInfo,
     dispose: (t) => void wasm.disposeData(t.dataId),
+    // makeOutput with a memory offset registers the tensor with the C++ side without allocating;
+    // releasing one removes it from both tables without freeing (the owner's disposal frees).
+    alias: (t, offset, shape) => {
+      const data = wasm.dataIdMap.get(t.dataId);
+      if (data === undefined) throw new Error('alias: unknown tensor');
+      const size = tf.util.sizeFromShape(shape);
+      if (offset < 0 || offset + size > tf.util.sizeFromShape(data.shape)) {
+        throw new Error(
+          `alias: [${offset}, ${offset + size}) lies outside a tensor of shape [${data.shape}]`,
+        );
+      }
+      return wasm.makeOutput(shape, 'float32', data.memoryOffset + 4 * offset);
+    },
+    releaseAlias: (a) => {
+      const data = wasm.dataIdMap.get(a.dataId);
+      if (data === undefined) return;
+      wasm.wasm.tfjs.disposeData(data.id);
+      wasm.dataIdMap.delete(a.dataId);
+    },
     conv2d:
       nativeConv2d === undefined
         ? undefined

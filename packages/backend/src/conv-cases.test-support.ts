@@ -66,7 +66,8 @@ function forEachProduct(c: ConvCase, visit: (xi: number, fi: number, yi: number)
   return [B, h.out, w.out, Co];
 }
 
-function reference(c: ConvCase, x: Float32Array, f: Float32Array, dy: Float32Array) {
+/** The forward convolution `y` and both gradients `dx`, `df` of `⟨y, dy⟩` in float64, with `y`'s shape. */
+export function convReference(c: ConvCase, x: Float32Array, f: Float32Array, dy: Float32Array) {
   const [B, , , Co] = forEachProduct(c, () => {});
   const y = new Float64Array(dy.length);
   const dx = new Float64Array(x.length);
@@ -105,11 +106,11 @@ export function randomCase(rng: Rng): ConvCase {
 }
 
 export function runCase(c: ConvCase, rng: Rng, kernels: ('fwd' | 'dx' | 'dw')[] = ['fwd', 'dx', 'dw']) {
-  const { yShape } = reference(c, new Float32Array(0), new Float32Array(0), new Float32Array(0));
+  const { yShape } = convReference(c, new Float32Array(0), new Float32Array(0), new Float32Array(0));
   const xv = Float32Array.from(rng.normals(tf.util.sizeFromShape(c.x)));
   const fv = Float32Array.from(rng.normals(tf.util.sizeFromShape(c.f)));
   const dyv = Float32Array.from(rng.normals(tf.util.sizeFromShape(yShape)));
-  const ref = reference(c, xv, fv, dyv);
+  const ref = convReference(c, xv, fv, dyv);
   const label = JSON.stringify(c);
   const common = { strides: c.stride, pad: c.pad, dataFormat: 'NHWC' as const, dilations: c.dilation };
   tf.tidy(() => {

@@ -78,8 +78,10 @@ export function conv2dBackpropFilter(
   dy: TensorInfo,
   g: ConvGeometry,
 ): TensorInfo {
-  const viaConv = be.conv2d === undefined ? undefined : backpropFilterAsConv(be, x, dy, g);
-  if (viaConv !== undefined) return viaConv;
+  const native =
+    (be.alias === undefined ? undefined : backpropFilterShifted(be, x, dy, g)) ??
+    (be.conv2d === undefined ? undefined : backpropFilterAsConv(be, x, dy, g));
+  if (native !== undefined) return native;
   const K = patchSize(g);
   const co = g.outChannels;
   const rowsPerExample = g.outHeight * g.outWidth;
@@ -196,6 +198,120 @@ export function conv2d(be: BackendAdapter, x: TensorInfo, filter: TensorInfo, g:
     be.dispose(part);
   }
   return y;
+}
+
+/**
+ * The filter gradient of a stride-1 convolution as one matrix multiply per filter tap, each on a
+ * shifted window of one channels-first, zero-padded copy of `x` (no patch matrix is built). On the
+ * grid `n = (b, r, c)` of `B × Hp × Wp` padded positions, with `x̃[ci, n] = x[b, r−top, c−left, ci]`
+ * (zero in the padding) and `d̃y[n, co] = dy[b, r, c, co]` for `r < OH, c < OW` (zero elsewhere),
+ * `dW[kh,kw] = x̃[:, n + kh·dh·Wp + kw·dw] @ d̃y`: every valid output position reads its input pixel
+ * at a constant offset per tap, and the window's other entries meet zeros of `d̃y`. The windows are
+ * aliases of the padded copy (wasm: XNNPACK's matrix multiply, fed without transposes). `undefined`
+ * for strides > 1 or negative padding.
+ */
+const maxPaddedAreaRatio = 1.5;
+
+function backpropFilterShifted(
+  be: BackendAdapter,
+  x: TensorInfo,
+  dy: TensorInfo,
+  g: ConvGeometry,
+): TensorInfo | undefined {
+  const { batchSize: B, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = g;
+  const { filterHeight: KH, filterWidth: KW, dilationHeight: dh, dilationWidth: dw } = g;
+  const { outChannels: Co } = g;
+  const { top, left } = g.padInfo;
+  // Stride 1: the padded grid is exactly what the forward convolution swept.
+  const Hp = OH + g.effectiveFilterHeight - 1;
+  const Wp = OW + g.effectiveFilterWidth - 1;
+  if (g.strideHeight !== 1 || g.strideWidth !== 1 || top < 0 || left < 0 || Hp < H + top || Wp < W + left)
+    return undefined;
+  const P = Hp * Wp;
+  // Small images pay for the padded border in every product (8×8 'same' 3×3: 100/64); there the
+  // one-convolution form is as fast (measured on wasm, bench/results/backend.md's network).
+  if (be.conv2d !== undefined && P > maxPaddedAreaRatio * OH * OW) return undefined;
+  const L = B * P;
+  const maxShift = (KH - 1) * dh * Wp + (KW - 1) * dw;
+  // x̃ [C, L] plus a zero tail that the last windows run into.
+  const xT = be.alloc([C * L + maxShift]);
+  writePaddedChannelsFirst(be.view(x), B, H, W, C, Hp, Wp, top, left, be.view(xT));
+  const padded = Hp !== OH || Wp !== OW;
+  let dyP: TensorInfo = { dataId: dy.dataId, shape: [1, L, Co], dtype: 'float32' };
+  if (padded) {
+    dyP = be.alloc([1, L, Co]);
+    const src = be.view(dy);
+    const dst = be.view(dyP);
+    const run = OW * Co;
+    for (let b = 0; b < B; b++) {
+      for (let oh = 0; oh < OH; oh++) {
+        const s = (b * OH + oh) * run;
+        dst.set(src.subarray(s, s + run), (b * P + oh * Wp) * Co);
+      }
+    }
+  }
+  const taps = KH * KW;
+  const dw4 = taps === 1 ? undefined : be.alloc([KH, KW, C, Co]);
+  let result: TensorInfo | undefined;
+  for (let kh = 0; kh < KH; kh++) {
+    for (let kw = 0; kw < KW; kw++) {
+      const window = be.alias!(xT, kh * dh * Wp + kw * dw, [1, C, L]);
+      const part = be.matMul(window, dyP);
+      be.releaseAlias!(window);
+      if (dw4 === undefined) {
+        result = { dataId: part.dataId, shape: [KH, KW, C, Co], dtype: 'float32' };
+      } else {
+        be.view(dw4).set(be.view(part), (kh * KW + kw) * C * Co);
+        be.dispose(part);
+      }
+    }
+  }
+  be.dispose(xT);
+  if (padded) be.dispose(dyP);
+  return dw4 ?? result;
+}
+
+/**
+ * Writes `x [B,H,W,C]` into `out [C, B·Hp·Wp]` at rows `r = h + top`, columns `c = w + left` of each
+ * example's `Hp × Wp` plane (the rest of `out` is left as it is: zero). Four channels per pass, so
+ * that each pass reads pixels in order and writes four runs.
+ */
+function writePaddedChannelsFirst(
+  x: Float32Array,
+  B: number,
+  H: number,
+  W: number,
+  C: number,
+  Hp: number,
+  Wp: number,
+  top: number,
+  left: number,
+  out: Float32Array,
+): void {
+  const L = B * Hp * Wp;
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < H; h++) {
+      const rowOut = (b * Hp + h + top) * Wp + left;
+      const rowIn = (b * H + h) * W * C;
+      let ci = 0;
+      for (; ci + 4 <= C; ci += 4) {
+        let d0 = ci * L + rowOut;
+        let d1 = d0 + L;
+        let d2 = d1 + L;
+        let d3 = d2 + L;
+        for (let w = 0, s = rowIn + ci; w < W; w++, s += C) {
+          out[d0++] = x[s]!;
+          out[d1++] = x[s + 1]!;
+          out[d2++] = x[s + 2]!;
+          out[d3++] = x[s + 3]!;
+        }
+      }
+      for (; ci < C; ci++) {
+        let d = ci * L + rowOut;
+        for (let w = 0, s = rowIn + ci; w < W; w++, s += C) out[d++] = x[s]!;
+      }
+    }
+  }
 }
 
 /**

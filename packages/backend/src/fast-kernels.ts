@@ -1,5 +1,6 @@
 import { SbmArgumentError } from '@sbm/sde';
 import type {
+  BatchMatMulAttrs,
   Conv2DAttrs,
   Conv2DBackpropFilterAttrs,
   Conv2DBackpropInputAttrs,
@@ -9,10 +10,12 @@ import type {
   KernelBackend,
   KernelConfig,
   KernelFunc,
+  SplitVAttrs,
   TensorInfo,
 } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
 import { type BackendAdapter, backendAdapter, type FastKernelBackend } from './backend-adapter.js';
+import { batchMatMul, batchMatMulFits } from './batch-mat-mul.js';
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, convGeometry } from './conv2d-kernels.js';
 import {
   depthwiseBackpropFilter,
@@ -21,10 +24,11 @@ import {
   depthwiseGeometry,
 } from './depthwise-kernels.js';
 import { resizeNearestNeighborGrad } from './resize-nearest-grad.js';
+import { splitV } from './split-v.js';
 
 type Inputs = Record<string, TensorInfo>;
 type Attrs = Record<string, unknown>;
-type FastKernel = (be: BackendAdapter, inputs: Inputs, attrs: Attrs) => TensorInfo;
+type FastKernel = (be: BackendAdapter, inputs: Inputs, attrs: Attrs) => TensorInfo | TensorInfo[];
 
 /** A replacement kernel and the calls it leaves to the backend's original kernel. */
 interface FastKernelSpec {
@@ -88,6 +92,22 @@ const depthwiseFilterKernel: FastKernel = (be, { x, dy }, attrs) => {
 const resizeNearestGradKernel: FastKernel = (be, { images, dy }, attrs) =>
   resizeNearestNeighborGrad(be, images!, dy!, attrs.alignCorners === true, attrs.halfPixelCenters === true);
 
+const splitVKernel: FastKernel = (be, { x }, attrs) => {
+  const a = attrs as unknown as SplitVAttrs;
+  const axis = tf.util.parseAxisParam(a.axis, x!.shape)[0]!;
+  return splitV(be, x!, tf.backend_util.prepareSplitSize(x!, a.numOrSizeSplits, axis), axis);
+};
+
+const batchMatMulKernel: FastKernel = (be, { a, b }, attrs) => {
+  const { transposeA, transposeB } = attrs as unknown as BatchMatMulAttrs;
+  return batchMatMul(be, a!, b!, transposeA, transposeB);
+};
+
+/** The float32-only kernels leave other dtypes to the original. */
+function notFloat32({ x }: Inputs): boolean {
+  return x!.dtype !== 'float32';
+}
+
 /**
  * The kernels replaced (or supplied) per backend. `wasm`: its XNNPACK forward convolution is kept
  * except where it is wrong (see {@link wasmConvIsReliable}); `Conv2DBackpropFilter` is missing and
@@ -95,7 +115,9 @@ const resizeNearestGradKernel: FastKernel = (be, { images, dy }, attrs) =>
  * backend's blocked matrix multiply. Both: `ResizeNearestNeighborGrad`, which in tfjs 4.22 is wrong
  * for batches larger than one on cpu and on wasm (it is not the adjoint of the forward resize).
  * wasm also lacks both depthwise-convolution gradients, which NCSN++'s FIR resampling needs, and
- * its depthwise forward shares the XNNPACK `'same'`-padding bug.
+ * its depthwise forward shares the XNNPACK `'same'`-padding bug. wasm's `SplitV` (the gradient of a
+ * channel concat) is replaced by one contiguous copy per row and piece, and its `BatchMatMul` where
+ * it runs a plain loop (transposed or batched operands) by XNNPACK products.
  */
 const fastKernels: Record<FastKernelBackend, Record<string, FastKernelSpec>> = {
   cpu: {
@@ -112,6 +134,8 @@ const fastKernels: Record<FastKernelBackend, Record<string, FastKernelSpec>> = {
     DepthwiseConv2dNative: { run: depthwiseKernel, useOriginal: wasmConvIsReliable },
     DepthwiseConv2dNativeBackpropInput: { run: depthwiseInputKernel },
     DepthwiseConv2dNativeBackpropFilter: { run: depthwiseFilterKernel },
+    SplitV: { run: splitVKernel, useOriginal: notFloat32 },
+    BatchMatMul: { run: batchMatMulKernel, useOriginal: ({ a, b }) => !batchMatMulFits(a!, b!) },
   },
 };
 
@@ -146,8 +170,9 @@ export function fastKernelNames(backendName: string): string[] {
  * path gets wrong), `Conv2DBackpropFilter` (missing from tfjs-backend-wasm 4.22, so training fails
  * without it; ~300× slower than the forward pass on cpu) and `Conv2DBackpropInput`, and
  * `ResizeNearestNeighborGrad` (the stock ones are wrong for batches > 1); on wasm also
- * `DepthwiseConv2dNativeBackpropInput`/`-Filter` (missing) and `DepthwiseConv2dNative` (only where
- * XNNPACK is wrong). The convolutions take NHWC data with any strides, `'same'`/`'valid'`/explicit padding,
+ * `DepthwiseConv2dNativeBackpropInput`/`-Filter` (missing), `DepthwiseConv2dNative` (only where
+ * XNNPACK is wrong), `SplitV` (float32; the stock one is a slow strided slice) and `BatchMatMul`
+ * (float32; the stock one is a plain loop for transposed or batched operands). The convolutions take NHWC data with any strides, `'same'`/`'valid'`/explicit padding,
  * and dilation (forward; the gradients accept a `dilations` attribute, which tfjs itself never
  * sends); other data formats are passed to the original kernel.
  *
@@ -157,8 +182,9 @@ export function fastKernelNames(backendName: string): string[] {
 export function registerFastKernels(backendName: string): string[] {
   const name = checkBackendName(backendName, 'backendName');
   if (active.has(name)) return [];
-  const batchMatMul = tf.getKernel('BatchMatMul', name)?.kernelFunc;
-  if (batchMatMul === undefined) {
+  // The backend's own matrix multiply (before any replacement), which the kernels run on.
+  const nativeMatMul = tf.getKernel('BatchMatMul', name)?.kernelFunc;
+  if (nativeMatMul === undefined) {
     throw new SbmArgumentError(
       'backendName',
       `the '${name}' backend has no kernels registered: import '@tensorflow/tfjs-backend-${name}' first`,
@@ -180,7 +206,7 @@ export function registerFastKernels(backendName: string): string[] {
         if (nchw(ins, a))
           throw new Error(`${kernelName} (@sbm/backend, ${name}): only NHWC data is supported`);
       }
-      return spec.run(backendAdapter(name, backend as KernelBackend, batchMatMul, nativeConv2d), ins, a);
+      return spec.run(backendAdapter(name, backend as KernelBackend, nativeMatMul, nativeConv2d), ins, a);
     };
     // Keep the original's setup/dispose hooks: wasm kernels bind their C++ function in setupFunc,
     // which the backend runs for every registered kernel when it initializes.
