@@ -38,6 +38,11 @@ export interface BackendAdapter {
   alias?: (t: TensorInfo, offset: number, shape: number[]) => TensorInfo;
   /** Forgets an alias made by `alias` (its memory stays with the tensor it aliases). */
   releaseAlias?: (a: TensorInfo) => void;
+  /**
+   * The backend's own average pool of an NHWC `x` over `window` (stride 1, `'valid'`), when it is
+   * faster than a reduction kernel (wasm: XNNPACK); absent on cpu.
+   */
+  avgPool?: (x: TensorInfo, window: [number, number]) => TensorInfo;
 }
 
 interface CpuLike {
@@ -67,6 +72,7 @@ export function backendAdapter(
   backend: KernelBackend,
   batchMatMul: KernelFunc,
   nativeConv2d?: KernelFunc,
+  nativeAvgPool?: KernelFunc,
 ): BackendAdapter {
   if (name === 'cpu') {
     const cpu = backend as unknown as CpuLike;
@@ -119,6 +125,15 @@ export function backendAdapter(
       wasm.wasm.tfjs.disposeData(data.id);
       wasm.dataIdMap.delete(a.dataId);
     },
+    avgPool:
+      nativeAvgPool === undefined
+        ? undefined
+        : (x, window) =>
+            nativeAvgPool({
+              inputs: { x },
+              backend,
+              attrs: { filterSize: window, strides: 1, pad: 'valid' },
+            }) as TensorInfo,
     conv2d:
       nativeConv2d === undefined
         ? undefined

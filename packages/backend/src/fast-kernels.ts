@@ -11,6 +11,7 @@ import type {
   KernelConfig,
   KernelFunc,
   SplitVAttrs,
+  SumAttrs,
   TensorInfo,
 } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
@@ -25,6 +26,7 @@ import {
 } from './depthwise-kernels.js';
 import { resizeNearestNeighborGrad } from './resize-nearest-grad.js';
 import { splitV } from './split-v.js';
+import { leadingAxesReduced, sumLeadingAxes } from './sum-leading-axes.js';
 
 type Inputs = Record<string, TensorInfo>;
 type Attrs = Record<string, unknown>;
@@ -103,6 +105,21 @@ const batchMatMulKernel: FastKernel = (be, { a, b }, attrs) => {
   return batchMatMul(be, a!, b!, transposeA, transposeB);
 };
 
+/** Reductions over fewer elements than this stay on the original `Sum` (as fast there). */
+const minPooledSum = 256;
+
+const sumKernel: FastKernel = (be, { x }, attrs) => {
+  const a = attrs as unknown as SumAttrs;
+  return sumLeadingAxes(be, x!, leadingAxesReduced(x!.shape, a.axis)!, a.keepDims);
+};
+
+function sumStaysOriginal({ x }: Inputs, attrs: Attrs): boolean {
+  const k = leadingAxesReduced(x!.shape, (attrs as unknown as SumAttrs).axis);
+  return (
+    x!.dtype !== 'float32' || k === undefined || tf.util.sizeFromShape(x!.shape.slice(0, k)) < minPooledSum
+  );
+}
+
 /** The float32-only kernels leave other dtypes to the original. */
 function notFloat32({ x }: Inputs): boolean {
   return x!.dtype !== 'float32';
@@ -117,7 +134,8 @@ function notFloat32({ x }: Inputs): boolean {
  * wasm also lacks both depthwise-convolution gradients, which NCSN++'s FIR resampling needs, and
  * its depthwise forward shares the XNNPACK `'same'`-padding bug. wasm's `SplitV` (the gradient of a
  * channel concat) is replaced by one contiguous copy per row and piece, and its `BatchMatMul` where
- * it runs a plain loop (transposed or batched operands) by XNNPACK products.
+ * it runs a plain loop (transposed or batched operands) by XNNPACK products; `Sum` over leading axes
+ * (bias gradients), which it transposes first, is one XNNPACK average pool.
  */
 const fastKernels: Record<FastKernelBackend, Record<string, FastKernelSpec>> = {
   cpu: {
@@ -136,6 +154,7 @@ const fastKernels: Record<FastKernelBackend, Record<string, FastKernelSpec>> = {
     DepthwiseConv2dNativeBackpropFilter: { run: depthwiseFilterKernel },
     SplitV: { run: splitVKernel, useOriginal: notFloat32 },
     BatchMatMul: { run: batchMatMulKernel, useOriginal: ({ a, b }) => !batchMatMulFits(a!, b!) },
+    Sum: { run: sumKernel, useOriginal: sumStaysOriginal },
   },
 };
 
@@ -172,7 +191,8 @@ export function fastKernelNames(backendName: string): string[] {
  * `ResizeNearestNeighborGrad` (the stock ones are wrong for batches > 1); on wasm also
  * `DepthwiseConv2dNativeBackpropInput`/`-Filter` (missing), `DepthwiseConv2dNative` (only where
  * XNNPACK is wrong), `SplitV` (float32; the stock one is a slow strided slice) and `BatchMatMul`
- * (float32; the stock one is a plain loop for transposed or batched operands). The convolutions take NHWC data with any strides, `'same'`/`'valid'`/explicit padding,
+ * (float32; the stock one is a plain loop for transposed or batched operands) and `Sum` (float32
+ * over leading axes; the stock one transposes first). The convolutions take NHWC data with any strides, `'same'`/`'valid'`/explicit padding,
  * and dilation (forward; the gradients accept a `dilations` attribute, which tfjs itself never
  * sends); other data formats are passed to the original kernel.
  *
@@ -192,6 +212,7 @@ export function registerFastKernels(backendName: string): string[] {
   }
   // wasm's XNNPACK convolution, which the gradient kernels run on where the geometry allows.
   const nativeConv2d = name === 'wasm' ? tf.getKernel('Conv2D', name)?.kernelFunc : undefined;
+  const nativeAvgPool = name === 'wasm' ? tf.getKernel('AvgPool', name)?.kernelFunc : undefined;
   const registered: string[] = [];
   for (const [kernelName, spec] of Object.entries(fastKernels[name])) {
     const useOriginal = spec.useOriginal ?? nchw;
@@ -206,7 +227,11 @@ export function registerFastKernels(backendName: string): string[] {
         if (nchw(ins, a))
           throw new Error(`${kernelName} (@sbm/backend, ${name}): only NHWC data is supported`);
       }
-      return spec.run(backendAdapter(name, backend as KernelBackend, nativeMatMul, nativeConv2d), ins, a);
+      return spec.run(
+        backendAdapter(name, backend as KernelBackend, nativeMatMul, nativeConv2d, nativeAvgPool),
+        ins,
+        a,
+      );
     };
     // Keep the original's setup/dispose hooks: wasm kernels bind their C++ function in setupFunc,
     // which the backend runs for every registered kernel when it initializes.
