@@ -1,7 +1,10 @@
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core registers no gradients in Node; tfjs-layers does.
+import '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type BackendAdapter, backendAdapter } from './backend-adapter.js';
+import { registerFastKernels, unregisterFastKernels } from './fast-kernels.js';
 
 describe('the wasm adapter', () => {
   let be: BackendAdapter;
@@ -45,5 +48,32 @@ describe('the wasm adapter', () => {
     expect(() => be.alias!(owner, -1, [2])).toThrow(/lies outside/);
     be.dispose(other);
     be.dispose(owner);
+  });
+
+  it('shares data for Identity (tf.clone; the engine saving tensors for gradients) and frees it with the last reference', () => {
+    registerFastKernels('wasm');
+    try {
+      const x = tf.tensor1d([1, 2, 3]);
+      const before = backend.numDataIds();
+      const y = tf.clone(x);
+      const z = tf.clone(y);
+      // One buffer, three tensors: no copies were made.
+      expect(backend.numDataIds()).toBe(before);
+      expect(backend.refCount(x.dataId)).toBe(3);
+      x.dispose();
+      y.dispose();
+      expect(Array.from(z.dataSync())).toEqual([1, 2, 3]);
+      z.dispose();
+      expect(backend.numDataIds()).toBe(before - 1);
+      // Gradients through a product (whose operands the engine saves by cloning) are unchanged.
+      const a = tf.tensor1d([2, 3]);
+      const b = tf.tensor1d([5, 7]);
+      const [da, db] = tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.mul(p, q)))([a, b]);
+      expect(Array.from(da!.dataSync())).toEqual([5, 7]);
+      expect(Array.from(db!.dataSync())).toEqual([2, 3]);
+      tf.dispose([a, b, da!, db!]);
+    } finally {
+      unregisterFastKernels('wasm');
+    }
   });
 });

@@ -43,15 +43,23 @@ export interface BackendAdapter {
    * faster than a reduction kernel (wasm: XNNPACK); absent on cpu.
    */
   avgPool?: (x: TensorInfo, window: [number, number]) => TensorInfo;
+  /**
+   * A new reference to the data of `t` (the backend's reference count goes up; each reference is
+   * disposed on its own, the data freed with the last). tfjs tensors are immutable, so copying is
+   * never needed; cpu's and webgl's `Identity` share the same way.
+   */
+  share(t: TensorInfo): TensorInfo;
 }
 
 interface CpuLike {
   data: { get(dataId: DataId): { values: unknown } };
+  incRef(dataId: DataId): void;
   makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
   disposeData(dataId: DataId): boolean;
 }
 
 interface WasmLike {
+  incRef(dataId: DataId): void;
   makeOutput(shape: number[], dtype: 'float32', memoryOffset?: number): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array;
   disposeData(dataId: DataId): boolean;
@@ -89,6 +97,10 @@ export function backendAdapter(
         return cpu.makeTensorInfo([1, M, N], 'float32', c);
       },
       dispose: (t) => void cpu.disposeData(t.dataId),
+      share: (t) => {
+        cpu.incRef(t.dataId);
+        return { dataId: t.dataId, shape: t.shape, dtype: t.dtype };
+      },
     };
   }
   const wasm = backend as unknown as WasmLike;
@@ -106,6 +118,10 @@ export function backendAdapter(
         attrs: { transposeA: false, transposeB: false },
       }) as TensorInfo,
     dispose: (t) => void wasm.disposeData(t.dataId),
+    share: (t) => {
+      wasm.incRef(t.dataId);
+      return { dataId: t.dataId, shape: t.shape, dtype: t.dtype };
+    },
     // makeOutput with a memory offset registers the tensor with the C++ side without allocating;
     // releasing one removes it from both tables without freeing (the owner's disposal frees).
     alias: (t, offset, shape) => {

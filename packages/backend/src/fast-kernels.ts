@@ -105,6 +105,13 @@ const batchMatMulKernel: FastKernel = (be, { a, b }, attrs) => {
   return batchMatMul(be, a!, b!, transposeA, transposeB);
 };
 
+/**
+ * tfjs-backend-wasm's `Identity` copies its input, and under a gradient tape tfjs' engine clones
+ * every tensor a kernel saves for its backward pass through it: a full copy of each saved activation.
+ * Here it shares the data, as the cpu backend's does (string tensors stay with the original).
+ */
+const identityKernel: FastKernel = (be, { x }) => be.share(x!);
+
 /** Reductions over fewer elements than this stay on the original `Sum` (as fast there). */
 const minPooledSum = 256;
 
@@ -135,7 +142,8 @@ function notFloat32({ x }: Inputs): boolean {
  * its depthwise forward shares the XNNPACK `'same'`-padding bug. wasm's `SplitV` (the gradient of a
  * channel concat) is replaced by one contiguous copy per row and piece, and its `BatchMatMul` where
  * it runs a plain loop (transposed or batched operands) by XNNPACK products; `Sum` over leading axes
- * (bias gradients), which it transposes first, is one XNNPACK average pool.
+ * (bias gradients), which it transposes first, is one XNNPACK average pool; and `Identity` shares
+ * its input's data instead of copying it.
  */
 const fastKernels: Record<FastKernelBackend, Record<string, FastKernelSpec>> = {
   cpu: {
@@ -155,6 +163,7 @@ const fastKernels: Record<FastKernelBackend, Record<string, FastKernelSpec>> = {
     SplitV: { run: splitVKernel, useOriginal: notFloat32 },
     BatchMatMul: { run: batchMatMulKernel, useOriginal: ({ a, b }) => !batchMatMulFits(a!, b!) },
     Sum: { run: sumKernel, useOriginal: sumStaysOriginal },
+    Identity: { run: identityKernel, useOriginal: ({ x }) => x!.dtype === 'string' },
   },
 };
 
@@ -192,7 +201,8 @@ export function fastKernelNames(backendName: string): string[] {
  * `DepthwiseConv2dNativeBackpropInput`/`-Filter` (missing), `DepthwiseConv2dNative` (only where
  * XNNPACK is wrong), `SplitV` (float32; the stock one is a slow strided slice) and `BatchMatMul`
  * (float32; the stock one is a plain loop for transposed or batched operands) and `Sum` (float32
- * over leading axes; the stock one transposes first). The convolutions take NHWC data with any strides, `'same'`/`'valid'`/explicit padding,
+ * over leading axes; the stock one transposes first) and `Identity` (shares the data instead of
+ * copying it, as cpu's does). The convolutions take NHWC data with any strides, `'same'`/`'valid'`/explicit padding,
  * and dilation (forward; the gradients accept a `dilations` attribute, which tfjs itself never
  * sends); other data formats are passed to the original kernel.
  *
