@@ -42,7 +42,7 @@ describe('Sum over leading axes on wasm (one average pool)', () => {
       let scale = 0;
       for (let n = 0; n < N; n++)
         for (let c = 0; c < C; c++) {
-          expected[c] += values[n * C + c]!;
+          expected[c] = expected[c]! + values[n * C + c]!;
           scale += Math.abs(values[n * C + c]!);
         }
       const x = tf.tensor(values, shape);
@@ -66,7 +66,7 @@ describe('Sum over leading axes on wasm (one average pool)', () => {
     const g = tf.grad((b: tf.Tensor) => tf.sum(tf.mul(tf.add(tf.zerosLike(dy), b), dy)))(bias);
     const v = dy.dataSync();
     const expected = new Float64Array(32);
-    for (let i = 0; i < v.length; i++) expected[i % 32] += v[i]!;
+    for (let i = 0; i < v.length; i++) expected[i % 32] = expected[i % 32]! + v[i]!;
     expectTensorsClose(g, expected, { rtol: 0, atol: 1e-3 });
     tf.dispose([dy, bias, g]);
   });
@@ -83,7 +83,7 @@ describe('Sum over leading axes on wasm (one average pool)', () => {
     const s = tf.sum(ints, 0);
     expect(s.dtype).toBe('int32');
     const expected = [0, 0];
-    for (let i = 0; i < 600; i++) expected[i % 2] += i % 7;
+    for (let i = 0; i < 600; i++) expected[i % 2] = expected[i % 2]! + (i % 7);
     expect(Array.from(s.dataSync())).toEqual(expected);
     tf.dispose([x, ints, s]);
   });
