@@ -68,8 +68,9 @@ function filterTransposed(be: BackendAdapter, filter: TensorInfo, g: ConvGeometr
  * ow·sw−left+kw·dw, ci] · dy[b,oh,ow,co]`, computed as `patches(x)ᵀ @ dy`: the transposed patch
  * matrix is built directly from a channels-first copy of `x`, so the one matrix multiply per chunk
  * of examples has both operands untransposed, the layout the backends' matrix multiplies are
- * fastest at (wasm's transposed path is ~10× slower). Where the backend has a fast native
- * convolution (wasm: XNNPACK) and the dilation is 1, it is one forward convolution instead
+ * fastest at (wasm's transposed path is ~10× slower). On wasm (a backend with aliases and XNNPACK)
+ * a stride-1 gradient is one matrix product per tap on shifted windows of a padded copy of `x`
+ * ({@link backpropFilterShifted}), and a strided one with dilation 1 is one forward convolution
  * ({@link backpropFilterAsConv}). `x [B,H,W,Ci]`, `dy [B,OH,OW,Co]` → `[KH,KW,Ci,Co]`.
  */
 export function conv2dBackpropFilter(
@@ -200,18 +201,21 @@ export function conv2d(be: BackendAdapter, x: TensorInfo, filter: TensorInfo, g:
   return y;
 }
 
+/** Largest padded-grid area, relative to the output's, for which {@link backpropFilterShifted} is used. */
+const maxPaddedAreaRatio = 1.5;
+
 /**
  * The filter gradient of a stride-1 convolution as one matrix multiply per filter tap, each on a
  * shifted window of one channels-first, zero-padded copy of `x` (no patch matrix is built). On the
  * grid `n = (b, r, c)` of `B × Hp × Wp` padded positions, with `x̃[ci, n] = x[b, r−top, c−left, ci]`
  * (zero in the padding) and `d̃y[n, co] = dy[b, r, c, co]` for `r < OH, c < OW` (zero elsewhere),
  * `dW[kh,kw] = x̃[:, n + kh·dh·Wp + kw·dw] @ d̃y`: every valid output position reads its input pixel
- * at a constant offset per tap, and the window's other entries meet zeros of `d̃y`. The windows are
+ * at a constant offset per tap, and the window's other entries meet zeros of `d̃y` (so an infinite
+ * `x` can turn into NaN entries where the direct sum has ±∞). The windows are
  * aliases of the padded copy (wasm: XNNPACK's matrix multiply, fed without transposes). `undefined`
- * for strides > 1 or negative padding.
+ * for strides > 1, negative padding, or (with a native convolution to fall back on) a padded grid
+ * more than {@link maxPaddedAreaRatio} times the output's area.
  */
-const maxPaddedAreaRatio = 1.5;
-
 function backpropFilterShifted(
   be: BackendAdapter,
   x: TensorInfo,

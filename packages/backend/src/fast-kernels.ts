@@ -199,10 +199,10 @@ export function fastKernelNames(backendName: string): string[] {
  * without it; ~300× slower than the forward pass on cpu) and `Conv2DBackpropInput`, and
  * `ResizeNearestNeighborGrad` (the stock ones are wrong for batches > 1); on wasm also
  * `DepthwiseConv2dNativeBackpropInput`/`-Filter` (missing), `DepthwiseConv2dNative` (only where
- * XNNPACK is wrong), `SplitV` (float32; the stock one is a slow strided slice) and `BatchMatMul`
- * (float32; the stock one is a plain loop for transposed or batched operands) and `Sum` (float32
- * over leading axes; the stock one transposes first) and `Identity` (shares the data instead of
- * copying it, as cpu's does). The convolutions take NHWC data with any strides, `'same'`/`'valid'`/explicit padding,
+ * XNNPACK is wrong), `SplitV` (float32; the stock one is a slow strided slice), `BatchMatMul`
+ * (float32; the stock one is a plain loop for transposed or batched operands), `Sum` (float32 over
+ * leading axes; the stock one transposes first) and `Identity` (shares the data instead of copying
+ * it, as cpu's does). The convolutions take NHWC data with any strides, `'same'`/`'valid'`/explicit padding,
  * and dilation (forward; the gradients accept a `dilations` attribute, which tfjs itself never
  * sends); other data formats are passed to the original kernel.
  *
@@ -223,6 +223,16 @@ export function registerFastKernels(backendName: string): string[] {
   // wasm's XNNPACK convolution, which the gradient kernels run on where the geometry allows.
   const nativeConv2d = name === 'wasm' ? tf.getKernel('Conv2D', name)?.kernelFunc : undefined;
   const nativeAvgPool = name === 'wasm' ? tf.getKernel('AvgPool', name)?.kernelFunc : undefined;
+  // One adapter per backend instance (Identity alone runs hundreds of times per training step).
+  const adapters = new WeakMap<KernelBackend, BackendAdapter>();
+  const adapterOf = (backend: KernelBackend) => {
+    let be = adapters.get(backend);
+    if (be === undefined) {
+      be = backendAdapter(name, backend, nativeMatMul, nativeConv2d, nativeAvgPool);
+      adapters.set(backend, be);
+    }
+    return be;
+  };
   const registered: string[] = [];
   for (const [kernelName, spec] of Object.entries(fastKernels[name])) {
     const useOriginal = spec.useOriginal ?? nchw;
@@ -237,11 +247,7 @@ export function registerFastKernels(backendName: string): string[] {
         if (nchw(ins, a))
           throw new Error(`${kernelName} (@sbm/backend, ${name}): only NHWC data is supported`);
       }
-      return spec.run(
-        backendAdapter(name, backend as KernelBackend, nativeMatMul, nativeConv2d, nativeAvgPool),
-        ins,
-        a,
-      );
+      return spec.run(adapterOf(backend as KernelBackend), ins, a);
     };
     // Keep the original's setup/dispose hooks: wasm kernels bind their C++ function in setupFunc,
     // which the backend runs for every registered kernel when it initializes.
