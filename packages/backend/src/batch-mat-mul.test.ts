@@ -115,11 +115,14 @@ describe('BatchMatMul on wasm (XNNPACK products for transposed and batched opera
     tf.dispose([q, k, dq!, dk!]);
   });
 
-  it('leaves int32 products and other batch broadcasts to the original kernel', () => {
+  it('leaves int32, empty and other batch broadcasts to the original kernel', () => {
     const a = tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32');
     const b = tf.tensor2d([5, 6, 7, 8], [2, 2], 'int32');
     // tfjs-backend-wasm's own kernel takes float32 only; its error shows the call reached it.
     expect(() => tf.matMul(a, b, true, false)).toThrow(/non-float32/);
+    const empty = tf.matMul(tf.zeros([0, 3]), tf.ones([3, 4]));
+    expect(empty.shape).toEqual([0, 4]);
+    empty.dispose();
     expect(
       batchMatMulFits(
         { dataId: {}, shape: [2, 1, 3, 4], dtype: 'float32' },

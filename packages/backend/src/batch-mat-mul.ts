@@ -9,11 +9,13 @@ function batchSize(shape: readonly number[]): number {
 }
 
 /**
- * Whether {@link batchMatMul} takes these operands: both float32, and batch axes that are equal or
- * absent/size 1 on one side (tfjs broadcasts further; those calls stay on the original kernel).
+ * Whether {@link batchMatMul} takes these operands: both float32 and non-empty, and batch axes that
+ * are equal or absent/size 1 on one side (tfjs broadcasts further; those calls stay on the original
+ * kernel).
  */
 export function batchMatMulFits(a: TensorInfo, b: TensorInfo): boolean {
   if (a.dtype !== 'float32' || b.dtype !== 'float32') return false;
+  if (tf.util.sizeFromShape(a.shape) === 0 || tf.util.sizeFromShape(b.shape) === 0) return false;
   const batchA = a.shape.slice(0, -2);
   const batchB = b.shape.slice(0, -2);
   if (batchSize(a.shape) === 1 || batchSize(b.shape) === 1) return true;

@@ -123,7 +123,10 @@ const sumKernel: FastKernel = (be, { x }, attrs) => {
 function sumStaysOriginal({ x }: Inputs, attrs: Attrs): boolean {
   const k = leadingAxesReduced(x!.shape, (attrs as unknown as SumAttrs).axis);
   return (
-    x!.dtype !== 'float32' || k === undefined || tf.util.sizeFromShape(x!.shape.slice(0, k)) < minPooledSum
+    x!.dtype !== 'float32' ||
+    k === undefined ||
+    tf.util.sizeFromShape(x!.shape.slice(0, k)) < minPooledSum ||
+    tf.util.sizeFromShape(x!.shape) === 0
   );
 }
 

@@ -85,7 +85,9 @@ describe('Sum over leading axes on wasm (one average pool)', () => {
     const expected = [0, 0];
     for (let i = 0; i < 600; i++) expected[i % 2] = expected[i % 2]! + (i % 7);
     expect(Array.from(s.dataSync())).toEqual(expected);
-    tf.dispose([x, ints, s]);
+    const empty = tf.sum(tf.zeros([300, 0]), 0);
+    expect(empty.shape).toEqual([0]);
+    tf.dispose([x, ints, s, empty]);
   });
 
   it('leaks no tensors', async () => {

@@ -175,7 +175,7 @@ export async function backendBench(): Promise<string> {
       .join(', ');
   const load = loadNow();
   const rows: Row[] = [];
-  const torch = pytorchRow(5);
+  const torch = pytorchRow(9);
   rows.push(torch);
 
   const wasm = await setupBackend({ prefer: 'wasm', fastKernels: false });
@@ -187,7 +187,7 @@ export async function backendBench(): Promise<string> {
   checkGroupNorm();
   rows.push({
     name: `tfjs wasm + @sbm/backend kernels (${wasm.threads} threads)`,
-    ...(await measure({ train: 5, forward: 3, warmup: 1 })),
+    ...(await measure({ train: 9, forward: 3, warmup: 2 })),
   });
   unregisterFastKernels('wasm');
 
@@ -237,8 +237,10 @@ export async function backendBench(): Promise<string> {
     `DDPM-style U-Net (${params.toLocaleString('en')} parameters; 32×32×3, ch 32·[1,2,2], one residual block per level, ` +
       "self-attention in the middle at 8×8, GroupNorm(8) (@sbm/unet's `groupNorm`), swish, nearest upsampling, " +
       'stride-2 conv downsampling); ' +
-      'training step = forward + ε-matching loss + backward + Adam at batch 16; forward at batch 64. Median seconds; ' +
-      'PyTorch and wasm after one warm-up call, cpu rows one cold call each (a stock cpu step takes minutes). ' +
+      'training step = forward + ε-matching loss + backward + Adam at batch 16; forward at batch 64, in seconds. ' +
+      'Medians: PyTorch of 9 steps and 9 forward passes after 3 warm-up calls each; wasm with the kernels of 9 steps and ' +
+      '3 forward passes after 2 warm-up calls, stock wasm of 3 forward passes after 1; cpu rows one cold call each ' +
+      '(a stock cpu step takes minutes). ' +
       `wasm runs ${wasm.threads} thread(s) (@sbm/backend's setupBackend starts the threaded build in Node); ` +
       'PyTorch runs 2 threads. ' +
       `Load average when the bench started (1, 5, 15 min): ${load}; the machine is shared, so treat small differences as noise.`,
