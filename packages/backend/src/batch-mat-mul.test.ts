@@ -3,9 +3,9 @@ import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no gradients in Node; tfjs-layers does.
 import '@tensorflow/tfjs-layers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { batchMatMulFits } from './batch-mat-mul.js';
-import { registerFastKernels, unregisterFastKernels } from './fast-kernels.js';
+import { useWasmFastKernels } from './wasm-kernels.test-support.js';
 
 /** float64 `op(a) · op(b)` over broadcast batch axes (one side's batch is 1 or both are equal). */
 function reference(
@@ -59,12 +59,7 @@ function randomCase(rng: Rng) {
 }
 
 describe('BatchMatMul on wasm (XNNPACK products for transposed and batched operands)', () => {
-  beforeAll(async () => {
-    await tf.setBackend('wasm');
-    await tf.ready();
-    registerFastKernels('wasm');
-  });
-  afterAll(() => unregisterFastKernels('wasm'));
+  useWasmFastKernels();
 
   it('matches a float64 reference on 60 random shapes, transposes and batch broadcasts to 1e-5', () => {
     const rng = createRng(41);

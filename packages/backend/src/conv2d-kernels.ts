@@ -277,8 +277,7 @@ function backpropFilterShifted(
 
 /**
  * Writes `x [B,H,W,C]` into `out [C, B·Hp·Wp]` at rows `r = h + top`, columns `c = w + left` of each
- * example's `Hp × Wp` plane (the rest of `out` is left as it is: zero). Four channels per pass, so
- * that each pass reads pixels in order and writes four runs.
+ * example's `Hp × Wp` plane (the rest of `out` is left as it is: zero): one transpose per image row.
  */
 function writePaddedChannelsFirst(
   x: Float32Array,
@@ -295,25 +294,8 @@ function writePaddedChannelsFirst(
   const L = B * Hp * Wp;
   for (let b = 0; b < B; b++) {
     for (let h = 0; h < H; h++) {
-      const rowOut = (b * Hp + h + top) * Wp + left;
       const rowIn = (b * H + h) * W * C;
-      let ci = 0;
-      for (; ci + 4 <= C; ci += 4) {
-        let d0 = ci * L + rowOut;
-        let d1 = d0 + L;
-        let d2 = d1 + L;
-        let d3 = d2 + L;
-        for (let w = 0, s = rowIn + ci; w < W; w++, s += C) {
-          out[d0++] = x[s]!;
-          out[d1++] = x[s + 1]!;
-          out[d2++] = x[s + 2]!;
-          out[d3++] = x[s + 3]!;
-        }
-      }
-      for (; ci < C; ci++) {
-        let d = ci * L + rowOut;
-        for (let w = 0, s = rowIn + ci; w < W; w++, s += C) out[d++] = x[s]!;
-      }
+      transposeInto(x.subarray(rowIn, rowIn + W * C), W, C, out, L, (b * Hp + h + top) * Wp + left);
     }
   }
 }

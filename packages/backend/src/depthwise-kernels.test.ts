@@ -4,8 +4,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no gradients in Node; tfjs-layers does.
 import '@tensorflow/tfjs-layers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerFastKernels, unregisterFastKernels } from './fast-kernels.js';
+import { describe, expect, it } from 'vitest';
+import { useWasmFastKernels } from './wasm-kernels.test-support.js';
 
 interface Case {
   x: [number, number, number, number];
@@ -60,12 +60,7 @@ const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 };
 
 describe('depthwise convolution kernels on wasm', () => {
-  beforeAll(async () => {
-    await tf.setBackend('wasm');
-    await tf.ready();
-    registerFastKernels('wasm');
-  });
-  afterAll(() => unregisterFastKernels('wasm'));
+  useWasmFastKernels();
 
   it('are adjoint to the forward pass and equal the cpu kernels on 30 random cases to 1e-4', async () => {
     const rng = createRng(21);

@@ -152,18 +152,26 @@ export function im2colTransposed(
 /**
  * `dst [cols, rows] = srcᵀ` for a row-major `src [rows, cols]`: blocks of 128 rows, four columns
  * per pass, so that each pass writes four contiguous runs and reads rows in order (about 3× faster
- * here than square 32×32 tiles, whose column writes all fall into the same cache sets).
+ * here than square 32×32 tiles, whose column writes all fall into the same cache sets). Column `c`
+ * of `src` goes to `dst[dstOffset + c·dstStride + r]` (default: packed, `dstStride = rows`).
  */
-export function transposeInto(src: Float32Array, rows: number, cols: number, dst: Float32Array): void {
+export function transposeInto(
+  src: Float32Array,
+  rows: number,
+  cols: number,
+  dst: Float32Array,
+  dstStride = rows,
+  dstOffset = 0,
+): void {
   const block = 128;
   for (let r0 = 0; r0 < rows; r0 += block) {
     const r1 = Math.min(rows, r0 + block);
     let c = 0;
     for (; c + 4 <= cols; c += 4) {
-      let d0 = c * rows + r0;
-      let d1 = d0 + rows;
-      let d2 = d1 + rows;
-      let d3 = d2 + rows;
+      let d0 = dstOffset + c * dstStride + r0;
+      let d1 = d0 + dstStride;
+      let d2 = d1 + dstStride;
+      let d3 = d2 + dstStride;
       for (let r = r0, s = r0 * cols + c; r < r1; r++, s += cols) {
         dst[d0++] = src[s]!;
         dst[d1++] = src[s + 1]!;
@@ -172,7 +180,7 @@ export function transposeInto(src: Float32Array, rows: number, cols: number, dst
       }
     }
     for (; c < cols; c++) {
-      let d = c * rows + r0;
+      let d = dstOffset + c * dstStride + r0;
       for (let r = r0, s = r0 * cols + c; r < r1; r++, s += cols) dst[d++] = src[s]!;
     }
   }

@@ -3,16 +3,11 @@ import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no gradients in Node; tfjs-layers does.
 import '@tensorflow/tfjs-layers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerFastKernels, unregisterFastKernels } from './fast-kernels.js';
+import { describe, expect, it } from 'vitest';
+import { useWasmFastKernels } from './wasm-kernels.test-support.js';
 
 describe('SplitV on wasm', () => {
-  beforeAll(async () => {
-    await tf.setBackend('wasm');
-    await tf.ready();
-    registerFastKernels('wasm');
-  });
-  afterAll(() => unregisterFastKernels('wasm'));
+  useWasmFastKernels();
 
   it('gives every piece exactly on 40 random shapes, axes and sizes (empty pieces too)', () => {
     const rng = createRng(51);

@@ -3,9 +3,9 @@ import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no gradients in Node; tfjs-layers does.
 import '@tensorflow/tfjs-layers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerFastKernels, unregisterFastKernels } from './fast-kernels.js';
+import { describe, expect, it } from 'vitest';
 import { leadingAxesReduced } from './sum-leading-axes.js';
+import { useWasmFastKernels } from './wasm-kernels.test-support.js';
 
 describe('leadingAxesReduced', () => {
   it('counts a reduction of exactly the leading axes, in any order or sign, and nothing else', () => {
@@ -20,12 +20,7 @@ describe('leadingAxesReduced', () => {
 });
 
 describe('Sum over leading axes on wasm (one average pool)', () => {
-  beforeAll(async () => {
-    await tf.setBackend('wasm');
-    await tf.ready();
-    registerFastKernels('wasm');
-  });
-  afterAll(() => unregisterFastKernels('wasm'));
+  useWasmFastKernels();
 
   it('matches a float64 reference on 30 random shapes, with and without keepDims', () => {
     const rng = createRng(61);
