@@ -46,14 +46,13 @@ export interface BackendAdapter {
   /**
    * A new reference to the data of `t` (the backend's reference count goes up; each reference is
    * disposed on its own, the data freed with the last). tfjs tensors are immutable, so copying is
-   * never needed; cpu's and webgl's `Identity` share the same way.
+   * never needed; cpu's and webgl's own `Identity` share the same way. wasm only.
    */
-  share(t: TensorInfo): TensorInfo;
+  share?: (t: TensorInfo) => TensorInfo;
 }
 
 interface CpuLike {
   data: { get(dataId: DataId): { values: unknown } };
-  incRef(dataId: DataId): void;
   makeTensorInfo(shape: number[], dtype: 'float32', values: Float32Array): TensorInfo;
   disposeData(dataId: DataId): boolean;
 }
@@ -97,10 +96,6 @@ export function backendAdapter(
         return cpu.makeTensorInfo([1, M, N], 'float32', c);
       },
       dispose: (t) => void cpu.disposeData(t.dataId),
-      share: (t) => {
-        cpu.incRef(t.dataId);
-        return { dataId: t.dataId, shape: t.shape, dtype: t.dtype };
-      },
     };
   }
   const wasm = backend as unknown as WasmLike;

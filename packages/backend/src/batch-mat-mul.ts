@@ -35,7 +35,7 @@ function transposedCopy(
   const dst = be.view(out);
   const n = rows * cols;
   for (let i = 0; i < batch; i++)
-    transposeInto(src.subarray(i * n, (i + 1) * n), rows, cols, dst.subarray(i * n));
+    transposeInto(src.subarray(i * n, (i + 1) * n), rows, cols, dst, rows, i * n);
   return out;
 }
 

@@ -110,7 +110,7 @@ const batchMatMulKernel: FastKernel = (be, { a, b }, attrs) => {
  * every tensor a kernel saves for its backward pass through it: a full copy of each saved activation.
  * Here it shares the data, as the cpu backend's does (string tensors stay with the original).
  */
-const identityKernel: FastKernel = (be, { x }) => be.share(x!);
+const identityKernel: FastKernel = (be, { x }) => be.share!(x!);
 
 /** Reductions over fewer elements than this stay on the original `Sum` (as fast there). */
 const minPooledSum = 256;
