@@ -9,6 +9,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no gradients in Node; tfjs-layers does.
 import '@tensorflow/tfjs-layers';
+import { type ProfiledKernel, stepBreakdown } from './step-breakdown.js';
 import { markdownTable, type Timing, time } from './timing.js';
 
 const trainBatch = 16;
@@ -47,12 +48,8 @@ interface Row {
   forward?: Timing | string;
 }
 
-/** Times one Adam step of the ε-matching loss at batch 16 and a forward pass at batch 64 on the active backend. */
-async function measure(runs: {
-  train: number;
-  forward: number;
-  warmup: number;
-}): Promise<Pick<Row, 'train' | 'forward'>> {
+/** The bench network, an Adam optimizer, fixed data and one training step on the active backend. */
+function trainingSetup() {
   const net = new DdpmUnet(unetConfig);
   const optimizer = tf.train.adam(1e-3);
   const data = tf.tidy(() => ({
@@ -63,27 +60,41 @@ async function measure(runs: {
     xf: tf.randomNormal([forwardBatch, 32, 32, 3], 0, 1, 'float32', 5) as tf.Tensor4D,
     tf: tf.randomUniform([forwardBatch], 0, 1, 'float32', 6) as tf.Tensor1D,
   }));
+  return {
+    net,
+    data,
+    /** One Adam step of the ε-matching loss at batch 16, awaited. */
+    step: async () => {
+      const loss = optimizer.minimize(
+        () => net.loss(data.x0, data.noise, data.t, data.alphaBar),
+        true,
+        net.variables,
+      );
+      await loss?.data();
+      loss?.dispose();
+    },
+    dispose: () => {
+      net.dispose();
+      optimizer.dispose();
+      tf.dispose(data);
+    },
+  };
+}
+
+/** Times one Adam step of the ε-matching loss at batch 16 and a forward pass at batch 64 on the active backend. */
+async function measure(runs: {
+  train: number;
+  forward: number;
+  warmup: number;
+}): Promise<Pick<Row, 'train' | 'forward'>> {
+  const s = trainingSetup();
   const result: Pick<Row, 'train' | 'forward'> = {};
   try {
-    if (runs.train > 0) {
-      result.train = await tryTime(
-        async () => {
-          const loss = optimizer.minimize(
-            () => net.loss(data.x0, data.noise, data.t, data.alphaBar),
-            true,
-            net.variables,
-          );
-          await loss?.data();
-          loss?.dispose();
-        },
-        runs.train,
-        runs.warmup,
-      );
-    }
+    if (runs.train > 0) result.train = await tryTime(s.step, runs.train, runs.warmup);
     if (runs.forward > 0) {
       result.forward = await tryTime(
         async () => {
-          const y = net.apply(data.xf, data.tf);
+          const y = s.net.apply(s.data.xf, s.data.tf);
           await y.data();
           y.dispose();
         },
@@ -92,11 +103,42 @@ async function measure(runs: {
       );
     }
   } finally {
-    net.dispose();
-    optimizer.dispose();
-    tf.dispose(data);
+    s.dispose();
   }
   return result;
+}
+
+/** `tf.profile` of one training step after 2 warm-ups, on the active backend. */
+async function profileStep(): Promise<ProfiledKernel[]> {
+  const s = trainingSetup();
+  try {
+    for (let i = 0; i < 2; i++) await s.step();
+    const info = await tf.profile(() => s.step());
+    const kernels: ProfiledKernel[] = [];
+    for (const k of info.kernels) {
+      const ms = await k.kernelTimeMs;
+      if (typeof ms !== 'number') throw new Error(`backend bench: no kernel time for ${k.name}`);
+      kernels.push({ name: k.name, inputShapes: k.inputShapes, outputShapes: k.outputShapes, ms });
+    }
+    return kernels;
+  } finally {
+    s.dispose();
+  }
+}
+
+/** The mean of two timings' medians (min and max over both); a failure of either is kept. */
+function meanTiming(
+  a: Timing | string | undefined,
+  b: Timing | string | undefined,
+): Timing | string | undefined {
+  if (typeof a !== 'object') return a;
+  if (typeof b !== 'object') return b;
+  return {
+    medianMs: (a.medianMs + b.medianMs) / 2,
+    minMs: Math.min(a.minMs, b.minMs),
+    maxMs: Math.max(a.maxMs, b.maxMs),
+    runs: a.runs + b.runs,
+  };
 }
 
 /** `runs` timed calls after `warmup` untimed ones; a thrown error becomes its message. */
@@ -117,11 +159,11 @@ function pythonWithTorch(): string | undefined {
   return undefined;
 }
 
-function pytorchRow(runs: number): Row {
+function pytorchRow(runs: number, when: string): Row {
   const python = pythonWithTorch();
   if (python === undefined) {
     const missing = 'PyTorch not found (Debian: apt-get install python3-torch; or set SBM_PYTHON)';
-    return { name: 'PyTorch CPU', train: missing, forward: missing };
+    return { name: `PyTorch CPU, ${when}`, train: missing, forward: missing };
   }
   const script = resolve(dirname(fileURLToPath(import.meta.url)), '../python/unet_bench.py');
   const args = [
@@ -149,7 +191,7 @@ function pytorchRow(runs: number): Row {
     return { medianMs: s[Math.floor(s.length / 2)]!, minMs: s[0]!, maxMs: s[s.length - 1]!, runs: s.length };
   };
   return {
-    name: `PyTorch ${out.torch} CPU, ${out.threads} threads (${out.params.toLocaleString('en')} params)`,
+    name: `PyTorch ${out.torch} CPU, ${out.threads} threads (${out.params.toLocaleString('en')} params), ${when}`,
     train: timing(out.trainMs),
     forward: timing(out.forwardMs),
   };
@@ -174,35 +216,44 @@ export async function backendBench(): Promise<string> {
       .map((l) => l.toFixed(2))
       .join(', ');
   const load = loadNow();
-  const rows: Row[] = [];
-  const torch = pytorchRow(9);
-  rows.push(torch);
-
   const wasm = await setupBackend({ prefer: 'wasm', fastKernels: false });
-  rows.push({
+  const stockWasm: Row = {
     name: `tfjs wasm, stock (${wasm.threads} threads)`,
     ...(await measure({ train: 1, forward: 3, warmup: 1 })),
-  });
+  };
+  // PyTorch right before and right after the wasm + kernels rows: the machine is shared and its speed
+  // drifts, so the ratios are taken to the mean of the two runs, and both are shown.
+  const torchBefore = pytorchRow(9, 'right before the wasm + kernels rows');
   registerFastKernels('wasm');
   checkGroupNorm();
-  rows.push({
+  const fastWasm: Row = {
     name: `tfjs wasm + @sbm/backend kernels (${wasm.threads} threads)`,
     ...(await measure({ train: 9, forward: 3, warmup: 2 })),
-  });
+  };
+  const breakdownProfile = await profileStep();
   unregisterFastKernels('wasm');
+  const torchAfter = pytorchRow(9, 'right after');
+  const torch = {
+    train: meanTiming(torchBefore.train, torchAfter.train),
+    forward: meanTiming(torchBefore.forward, torchAfter.forward),
+  };
+  const breakdown = stepBreakdown(
+    breakdownProfile,
+    typeof torch.train === 'object' ? torch.train.medianMs : undefined,
+  );
 
   await setupBackend({ prefer: 'cpu', fastKernels: false });
   registerFastKernels('cpu');
-  rows.push({
+  const fastCpu: Row = {
     name: 'tfjs cpu + @sbm/backend kernels',
     ...(await measure({ train: 1, forward: 1, warmup: 0 })),
-  });
+  };
   unregisterFastKernels('cpu');
-  const stockCpu = process.env.SBM_BENCH_STOCK_CPU !== '0';
-  rows.push({
+  const stockCpu: Row = {
     name: 'tfjs cpu, stock',
-    ...(await measure({ train: stockCpu ? 1 : 0, forward: 0, warmup: 0 })),
-  });
+    ...(await measure({ train: process.env.SBM_BENCH_STOCK_CPU !== '0' ? 1 : 0, forward: 0, warmup: 0 })),
+  };
+  const rows = [torchBefore, torchAfter, stockWasm, fastWasm, fastCpu, stockCpu];
 
   const net = new DdpmUnet(unetConfig);
   const params = net.paramCount;
@@ -227,8 +278,8 @@ export async function backendBench(): Promise<string> {
       ratio(r.forward, torch.forward),
     ]),
   );
-  const fast = rows[3]!.train;
-  const stock = rows[4]!.train;
+  const fast = fastCpu.train;
+  const stock = stockCpu.train;
   const cpuSpeedup =
     typeof fast === 'object' && typeof stock === 'object'
       ? `cpu training step with the kernels: ${(stock.medianMs / fast.medianMs).toFixed(1)}× faster than stock.`
@@ -238,7 +289,9 @@ export async function backendBench(): Promise<string> {
       "self-attention in the middle at 8×8, GroupNorm(8) (@sbm/unet's `groupNorm`), swish, nearest upsampling, " +
       'stride-2 conv downsampling); ' +
       'training step = forward + ε-matching loss + backward + Adam at batch 16; forward at batch 64, in seconds. ' +
-      'Medians: PyTorch of 9 steps and 9 forward passes after 3 warm-up calls each; wasm with the kernels of 9 steps and ' +
+      'Medians: PyTorch of 9 steps and 9 forward passes after 3 warm-up calls each, run once right before and once ' +
+      'right after the wasm + kernels rows; every "× PyTorch" is to the mean of those two runs (the machine is shared ' +
+      'and its speed drifts: the two PyTorch rows show by how much). wasm with the kernels of 9 steps and ' +
       '3 forward passes after 2 warm-up calls, stock wasm of 3 forward passes after 1; cpu rows one cold call each ' +
       '(a stock cpu step takes minutes). ' +
       `wasm runs ${wasm.threads} thread(s) (@sbm/backend's setupBackend starts the threaded build in Node); ` +
@@ -248,6 +301,8 @@ export async function backendBench(): Promise<string> {
     table,
     '',
     cpuSpeedup,
+    '',
+    ...breakdown,
     '',
     `Load average when the bench ended: ${loadNow()}.`,
     '',
