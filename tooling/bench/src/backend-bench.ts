@@ -206,7 +206,9 @@ const runsOf = (v: Timing | string | undefined) => (typeof v === 'object' ? `${v
 /**
  * The same DDPM-style U-Net training step (batch 16: forward, ε-matching loss, backward, Adam) and
  * forward pass (batch 64) on each tfjs backend here, stock and with @sbm/backend's kernels, and in
- * PyTorch CPU on the identical architecture (tooling/bench/python/unet_bench.py), with ratios.
+ * PyTorch CPU on the identical architecture (tooling/bench/python/unet_bench.py, run right before
+ * and right after the wasm + kernels rows), with ratios to the mean of the two PyTorch runs, and a
+ * profile of one wasm step by kernel group with the floor its convolutions set.
  * `SBM_BENCH_STOCK_CPU=0` skips the stock cpu training step (about ten minutes). The stock cpu
  * forward pass is not run (minutes; the cpu kernels replace its Conv2D too).
  */

@@ -26,11 +26,12 @@ describe('convFlops', () => {
     await tf.setBackend('cpu');
   });
 
-  const cases = [
-    { x: [2, 9, 7, 3], filter: [3, 3, 3, 5], stride: 1, pad: 'same' as const },
-    { x: [3, 8, 10, 4], filter: [3, 2, 4, 2], stride: 2, pad: 'same' as const },
-    { x: [1, 11, 9, 2], filter: [5, 3, 2, 6], stride: 2, pad: 'valid' as const },
-    { x: [2, 6, 6, 7], filter: [1, 1, 7, 3], stride: 1, pad: 'valid' as const },
+  type Shape4 = [number, number, number, number];
+  const cases: { x: Shape4; filter: Shape4; stride: number; pad: 'same' | 'valid' }[] = [
+    { x: [2, 9, 7, 3], filter: [3, 3, 3, 5], stride: 1, pad: 'same' },
+    { x: [3, 8, 10, 4], filter: [3, 2, 4, 2], stride: 2, pad: 'same' },
+    { x: [1, 11, 9, 2], filter: [5, 3, 2, 6], stride: 2, pad: 'valid' },
+    { x: [2, 6, 6, 7], filter: [1, 1, 7, 3], stride: 1, pad: 'valid' },
   ];
 
   it.each(cases)(
