@@ -2,29 +2,24 @@ import {
   assertNonNegative,
   convertPrediction,
   describeValue,
-  type LogSNRSchedule,
   type MarginalCoefficients,
   type Parameterization,
   SbmArgumentError,
-  type TimeSpacing,
-  timeSteps,
 } from '@sbm/sde';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   guarded,
   linearCombination,
   priorStdOf,
-  readSteps,
-  readTimesList,
-  readTMin,
   type SampleResult,
   type SamplerBaseOptions,
   SamplingRun,
 } from './sampling-run.js';
 import type { StepInfo, StepOutput } from './stepper.js';
+import { gridTimes, type TimeGridOptions } from './time-grid.js';
 
 /** Options of {@link DDIMStepper}. */
-export interface DDIMStepperOptions {
+export interface DDIMStepperOptions extends Omit<TimeGridOptions, 'finalStep'> {
   /** Marginal coefficients: an SDE, or `discreteMarginals(schedule)` for a DDPM checkpoint (time = step index). */
   sde: MarginalCoefficients;
   /** Parameterization of the model outputs passed to `step`, default `'eps'`. */
@@ -37,14 +32,10 @@ export interface DDIMStepperOptions {
    * (DDPM's `σ² = β`). Default `'small'`.
    */
   variance?: 'small' | 'large';
-  /** Explicit decreasing model times in `[0, T]` (any subset, e.g. `discreteTimesteps(1000, 50)`). */
-  timesteps?: readonly number[];
-  /** Number of model evaluations when `timesteps` is not given, default 50. */
-  steps?: number;
-  /** Last model time when `timesteps` is not given (default 1e-3, or 1e-5 if `σ(0) > 0`). */
-  tMin?: number;
-  /** Spacing of the default times from `T` to `tMin`: `'uniform'` (default), `'quadratic'` or `'logSNR'` (needs an SDE). */
-  spacing?: TimeSpacing;
+  // Times (TimeGridOptions): explicit decreasing `timesteps` in `[0, T]` (any subset, e.g.
+  // `discreteTimesteps(1000, 50)`), or `steps` (default 50) times from `T` to `tMin` with `spacing`
+  // (default 'uniform'; 'logSNR' and 'karras' need an SDE or discreteMarginals). Every time is
+  // evaluated; the last step goes to clean data.
 }
 
 /**
@@ -91,32 +82,7 @@ export class DDIMStepper {
         `expected 'small' or 'large', got ${describeValue(this.variance)}`,
       );
     }
-    if (options.timesteps !== undefined) {
-      this.timesteps = readTimesList(options.timesteps, sde.T);
-    } else {
-      const n = readSteps(options.steps, 50);
-      const tMin = readTMin(sde, options.tMin);
-      const spacing = options.spacing ?? 'uniform';
-      const withLogSNR = sde as unknown as { logSNR?: unknown; tFromLogSNR?: unknown };
-      if (
-        spacing === 'logSNR' &&
-        (typeof withLogSNR.logSNR !== 'function' || typeof withLogSNR.tFromLogSNR !== 'function')
-      ) {
-        throw new SbmArgumentError(
-          'options.spacing',
-          "'logSNR' spacing needs an SDE (with logSNR and tFromLogSNR)",
-        );
-      }
-      this.timesteps =
-        n === 1
-          ? [sde.T]
-          : timeSteps(n - 1, {
-              T: sde.T,
-              tMin,
-              spacing,
-              sde: spacing === 'logSNR' ? (sde as unknown as LogSNRSchedule) : undefined,
-            });
-    }
+    this.timesteps = gridTimes(sde, options, { steps: 50, spacing: 'uniform' }, 1);
     Object.freeze(this.timesteps);
   }
 

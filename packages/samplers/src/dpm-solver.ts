@@ -1,59 +1,27 @@
-import { describeValue, SbmArgumentError, type SDE, type TimeSpacing, timeSteps } from '@sbm/sde';
+import { describeValue, SbmArgumentError } from '@sbm/sde';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   guarded,
   linearCombination,
-  readSteps,
-  readTimesList,
-  readTMin,
+  priorStdOf,
   type SampleResult,
   type SamplerBaseOptions,
   SamplingRun,
 } from './sampling-run.js';
+import { gridSchedule, type LogSNRMarginals, requireLogSNR, type TimeGridOptions } from './time-grid.js';
 
-/** Options of {@link dpmSolverSample}. */
-export interface DPMSolverOptions extends SamplerBaseOptions<SDE> {
-  /** Order 1 (= DDIM), 2 or 3 (default 3); each step costs `order` model evaluations. */
+/**
+ * Options of {@link dpmSolverSample}: the time grid (`steps` default 10, i.e. 30 NFE at order 3; `spacing`
+ * default `'logSNR'`; any spacing, explicit `timesteps`, `finalStep`) and the order.
+ */
+export interface DPMSolverOptions extends SamplerBaseOptions<LogSNRMarginals>, TimeGridOptions {
+  /** Order 1 (= DDIM), 2 or 3 (default 3); each step costs `order` model evaluations (one to clean data). */
   order?: 1 | 2 | 3;
-  /** Number of steps, default 10 (30 NFE at order 3). */
-  steps?: number;
-  /** Last time (default 1e-3, or 1e-5 for VE). */
-  tMin?: number;
-  /** Step times: `'logSNR'` (uniform in λ, default), `'uniform'` or `'quadratic'` in t. */
-  spacing?: TimeSpacing;
-  /** Explicit decreasing times `t_0 = T > … > t_n` (overrides steps/spacing/tMin). */
-  timesteps?: readonly number[];
 }
 
 /** `λ(t) = log α(t) − log σ(t)` (half the log-SNR). */
-function lambdaOf(sde: SDE, t: number): number {
+function lambdaOf(sde: LogSNRMarginals, t: number): number {
   return 0.5 * sde.logSNR(t);
-}
-
-/** The step times of DPM-Solver(++): `n + 1` decreasing times, or the user's. @internal */
-export function solverTimes(
-  sde: SDE,
-  options: { steps?: number; tMin?: number; spacing?: TimeSpacing; timesteps?: readonly number[] },
-  defaultSteps: number,
-): number[] {
-  if (options.timesteps !== undefined) {
-    const ts = readTimesList(options.timesteps, sde.T);
-    if (ts.length < 2) throw new SbmArgumentError('options.timesteps', 'expected at least two times');
-    return ts;
-  }
-  const n = readSteps(options.steps, defaultSteps);
-  const tMin = readTMin(sde, options.tMin);
-  return timeSteps(n, { T: sde.T, tMin, spacing: options.spacing ?? 'logSNR', sde });
-}
-
-/** Checks that an SDE gives `logSNR`/`tFromLogSNR`. @internal */
-export function requireLogSNR(sde: SDE, sampler: string): void {
-  if (!sde || typeof sde.logSNR !== 'function' || typeof sde.tFromLogSNR !== 'function') {
-    throw new SbmArgumentError(
-      'options.sde',
-      `expected an SDE with logSNR and tFromLogSNR for ${sampler}, got ${describeValue(sde)}`,
-    );
-  }
 }
 
 /**
@@ -64,24 +32,40 @@ export function requireLogSNR(sde: SDE, sampler: string): void {
  *   `x_t = (α_t/α_s) x_s − σ_t (e^h − 1) ε_s − (σ_t/(2 r_1))(e^h − 1)(ε_θ(u, s1) − ε_s)`;
  * - order 3 (`r_1 = ⅓, r_2 = ⅔`): DPM-Solver-3 (Alg. 2, Eq. 3.8 terms).
  * Intermediate times `s_i = t_λ(λ_s + r_i h)`. NFE = `order · steps`.
+ *
+ * With `finalStep: 'clean'` the last step goes from `tMin` to clean data (`σ = 0`, `h = +∞`), where the
+ * intermediate times do not exist; it is the exact limit of the order-1 step,
+ * `x_0 = (x_s − σ_s ε_s)/α_s = x̂_0` (one evaluation), so NFE = `order · (steps − 1) + 1`.
  */
 export async function dpmSolverSample(options: DPMSolverOptions): Promise<SampleResult> {
+  requireLogSNR(options?.sde, 'dpmSolverSample');
   const run = new SamplingRun('dpmSolverSample', options);
   const sde = options.sde;
-  requireLogSNR(sde, 'dpmSolverSample');
   const order = options.order ?? 3;
   if (order !== 1 && order !== 2 && order !== 3) {
     throw new SbmArgumentError('options.order', `expected 1, 2 or 3, got ${describeValue(order)}`);
   }
-  const times = solverTimes(sde, options, 10);
-  const n = times.length - 1;
+  const schedule = gridSchedule(sde, options, { steps: 10, spacing: 'logSNR' });
+  const n = schedule.length;
   const at = (lambda: number) => sde.tFromLogSNR(2 * lambda);
-  const samples = await guarded(run.initial(sde.priorStd), async (state) => {
+  const samples = await guarded(run.initial(priorStdOf(sde)), async (state) => {
     for (let i = 0; i < n; i++) {
-      const s = times[i]!;
-      const t = times[i + 1]!;
+      const s = schedule[i]!.t;
+      const tNext = schedule[i]!.tNext;
       const lamS = lambdaOf(sde, s);
-      const h = lambdaOf(sde, t) - lamS;
+      const h = (tNext === null ? Number.POSITIVE_INFINITY : lambdaOf(sde, tNext)) - lamS;
+      if (h === Number.POSITIVE_INFINITY) {
+        // to σ = 0 (clean data, or e.g. VP at t = 0): the limit h → ∞ of the order-1 step is α_next x̂_0
+        const x0 = await run.evaluate(state.x, s, 'x0');
+        const alphaNext = tNext === null ? 1 : sde.alpha(tNext);
+        const next = alphaNext === 1 ? x0 : tf.tidy(() => tf.mul(x0, alphaNext));
+        const denoised = next === x0 ? (run.wantsDenoised ? tf.clone(x0) : undefined) : run.keepDenoised(x0);
+        state.x.dispose();
+        state.x = next;
+        await run.afterStep(i, n, tNext ?? 0, state.x, denoised);
+        continue;
+      }
+      const t = tNext!;
       const aS = sde.alpha(s);
       const epsS = await run.evaluate(state.x, s, 'eps');
       const denoised = run.denoisedFor(state.x, s, epsS, 'eps');

@@ -9,9 +9,12 @@ import {
   type SamplerBaseOptions,
   SamplingRun,
 } from './sampling-run.js';
+import { gridTimes, type TimeGridOptions } from './time-grid.js';
 
 /** Options of {@link edmSample}. */
-export interface EDMSampleOptions extends SamplerBaseOptions<SDE> {
+export interface EDMSampleOptions
+  extends SamplerBaseOptions<SDE>,
+    Pick<TimeGridOptions, 'spacing' | 'timesteps'> {
   /** Number of noise levels `n` (Heun steps), default 18 (35 NFE). */
   steps?: number;
   /** Smallest scaled noise level `σ̃_min`, default `σ(tMin)/α(tMin)`. */
@@ -22,6 +25,9 @@ export interface EDMSampleOptions extends SamplerBaseOptions<SDE> {
   tMin?: number;
   /** Karras schedule exponent ρ, default 7. */
   rho?: number;
+  // spacing: the levels σ̃_i = σ̃(t_i) at `steps` times from `T` to `tMin` spaced as `'uniform'`,
+  // `'quadratic'` or `'logSNR'` instead of Karras' (default `'karras'`: `sigmaMin`, `sigmaMax`, `rho`);
+  // timesteps: explicit decreasing times, one level each (overrides the rest). Then σ̃ = 0.
   /** `S_churn`: total amount of stochasticity, default 0 (deterministic). */
   sChurn?: number;
   /** `S_tmin`, `S_tmax`: churn only where `σ̃_i ∈ [S_tmin, S_tmax]`; defaults 0 and ∞. */
@@ -73,7 +79,11 @@ export async function edmSample(options: EDMSampleOptions): Promise<SampleResult
   assertNonNegative('options.sNoise', sNoise);
   if (!(sTmax >= sTmin))
     throw new SbmArgumentError('options.sTmax', `expected sTmax >= sTmin (${sTmin}), got ${sTmax}`);
-  const sigmas = karrasSigmas(n, sigmaMin, sigmaMax, options.rho ?? 7);
+  const karras = (options.spacing ?? 'karras') === 'karras' && options.timesteps === undefined;
+  const sigmas = karras
+    ? karrasSigmas(n, sigmaMin, sigmaMax, options.rho ?? 7)
+    : [...gridTimes(sde, { ...options, steps: n, tMin }, { steps: n, spacing: 'karras' }, 1).map(scaled), 0];
+  const levels = sigmas.length - 1;
   const timeOf = (sigma: number) => (sigma >= ceiling ? sde.T : sde.tFromLogSNR(-2 * Math.log(sigma)));
   // Denoiser in the scaled variables: D(x̃; σ̃) = x̂_0(α(t) x̃, t).
   const denoise = async (xs: tf.Tensor, sigma: number): Promise<tf.Tensor> => {
@@ -88,10 +98,10 @@ export async function edmSample(options: EDMSampleOptions): Promise<SampleResult
   const start = run.initial(sde.priorStd);
   const samples = await guarded(linearCombination([[1 / sde.alpha(sde.T), start]]), async (state) => {
     start.dispose();
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < levels; i++) {
       const sigma = sigmas[i]!;
       const next = sigmas[i + 1]!;
-      const gamma = sigma >= sTmin && sigma <= sTmax ? Math.min(sChurn / n, Math.SQRT2 - 1) : 0;
+      const gamma = sigma >= sTmin && sigma <= sTmax ? Math.min(sChurn / levels, Math.SQRT2 - 1) : 0;
       const sigmaHat = Math.min(sigma * (1 + gamma), ceiling);
       if (sigmaHat > sigma) {
         const z = run.noise();
@@ -123,7 +133,7 @@ export async function edmSample(options: EDMSampleOptions): Promise<SampleResult
       }
       state.x.dispose();
       state.x = result;
-      await run.afterStep(i, n, next > 0 ? timeOf(next) : 0, state.x, run.keepDenoised(d0));
+      await run.afterStep(i, levels, next > 0 ? timeOf(next) : 0, state.x, run.keepDenoised(d0));
     }
   });
   return { samples, nfe: run.nfe };

@@ -19,11 +19,15 @@ export {
   ModelAdapter,
   type ModelAdapterOptions,
   type ModelFunction,
+  type ModelLayout,
   type ModelLike,
   type ModelObject,
+  type ModelOutput,
+  type TimeDtype,
   type TimeInputKind,
   wrapModel,
 } from './model-adapter.js';
+export { MODEL_INPUT_ALIASES, type ModelInputNames, type ModelTensorInfo } from './model-inputs.js';
 export { NoiseStreams } from './noise-streams.js';
 export {
   type OdeEncodeOptions,
@@ -38,3 +42,12 @@ export { type Corrector, type PCSampleOptions, type Predictor, pcSample } from '
 export { SbmSamplingError } from './sampling-error.js';
 export type { SampleResult, SamplerBaseOptions, StepCallbackInfo } from './sampling-run.js';
 export type { StepInfo, StepOutput } from './stepper.js';
+export {
+  disposeUniPCState,
+  type UniPCSampleOptions,
+  type UniPCState,
+  UniPCStepper,
+  type UniPCStepperOptions,
+  type UniPCVariant,
+  unipcSample,
+} from './unipc.js';

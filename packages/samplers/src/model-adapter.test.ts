@@ -154,30 +154,18 @@ describe('wrapModel: model kinds', () => {
     layersModel.dispose();
   });
 
-  it('a GraphModel-like object (executeAsync with [x, t, labels]) and an async function work', async () => {
-    const graphLike = {
-      inputs: [{ shape: [-1, 2] }, { shape: [-1] }, { shape: [-1] }],
-      executeAsync: async (inputs: tf.Tensor[]) => {
-        const [xi, , labels] = inputs;
-        return tf.tidy(() => tf.mul(tf.neg(xi!), tf.reshape(tf.cast(labels!, 'float32'), [-1, 1])));
-      },
-    };
-    const model = wrapModel(graphLike, { sde, prediction: 'score' });
-    expect(model.name).toBe('GraphModel');
+  it('an async function works and leaks nothing (GraphModels: model-graph.test.ts)', async () => {
     const input = x();
-    const labels = tf.tensor1d([1, 2], 'int32');
-    const out = await model.predict(input, 0.5, 'score', labels);
-    expectTensorsClose(out, [-0.3, 1.2, -5, -0.02], { rtol: 1e-6 });
     const asyncModel = wrapModel(async (xi: tf.Tensor) => tf.neg(xi), { sde });
-    const out2 = await asyncModel.predict(input, 0.5, 'score');
+    expect(asyncModel.name).toBe('model function');
+    const out = await asyncModel.predict(input, 0.5, 'score');
     expectTensorsClose(
-      out2,
+      out,
       xs.map((v) => -v),
       { rtol: 1e-6 },
     );
-    await expectNoLeaks(() => model.predict(input, 0.5, 'eps', labels));
     await expectNoLeaks(() => asyncModel.predict(input, 0.5, 'v'));
-    tf.dispose([input, labels, out, out2]);
+    tf.dispose([input, out]);
   });
 
   it('a wrong output shape names the adapter and both shapes', async () => {
@@ -186,10 +174,12 @@ describe('wrapModel: model kinds', () => {
     await expect(bad.predict(input, 0.5, 'score')).rejects.toThrow(
       /^myUNet: model output shape \[2,3\] does not match the input x shape \[2,2\]/,
     );
-    const twoOutputs = wrapModel({ predict: () => [tf.zeros([2, 2]), tf.zeros([2, 2])] }, { sde });
+    const before = tf.memory().numTensors;
+    const twoOutputs = wrapModel(() => [tf.zeros([2, 2]), tf.zeros([2, 2])], { sde });
     await expect(twoOutputs.predict(input, 0.5, 'score')).rejects.toThrow(
-      /^LayersModel: expected the model to return one tensor, got 2/,
+      /^model function: expected the model to return one tensor, got 2; choose one with options\.output/,
     );
+    expect(tf.memory().numTensors).toBe(before); // the returned tensors were disposed
     input.dispose();
   });
 
@@ -218,5 +208,112 @@ describe('wrapModel: model kinds', () => {
       /^options\.timeInput: /,
     );
     expect(() => wrapModel(oracleModel('eps'), {} as never)).toThrow(SbmArgumentError);
+  });
+});
+
+describe('wrapModel: time dtype and shape, layout and outputs for model functions', () => {
+  it("timeDtype 'int32' rounds to the nearest step; timeShape 'scalar' gives one time for the batch", async () => {
+    const seen: { dtype?: string; shape?: number[]; values?: number[] } = {};
+    const fn = (input: tf.Tensor, t: tf.Tensor) => {
+      seen.dtype = t.dtype;
+      seen.shape = t.shape;
+      seen.values = Array.from(t.dataSync());
+      return tf.zerosLike(input);
+    };
+    const input = x();
+    const model = wrapModel(fn, { sde, prediction: 'eps', timeInput: 'index', timeDtype: 'int32' });
+    for (const [t, step] of [
+      [0.25, 250], // 249.75
+      [0.5, 500], // 499.5: halves round up
+      [0.1, 100], // 99.9
+    ] as const) {
+      tf.dispose(await model.predict(input, t, 'eps'));
+      expect(seen).toEqual({ dtype: 'int32', shape: [2], values: [step, step] });
+    }
+    const scalar = wrapModel(fn, { sde, prediction: 'eps', timeShape: 'scalar' });
+    tf.dispose(await scalar.predict(input, 0.3, 'eps'));
+    expect(seen.shape).toEqual([]);
+    expect(seen.dtype).toBe('float32');
+    expect(seen.values![0]).toBeCloseTo(0.3, 6);
+    await expectNoLeaks(() => model.predict(input, 0.7, 'eps'));
+    input.dispose();
+  });
+
+  it("layout 'NCHW' gives the model [B, C, H, W] and transposes its output back", async () => {
+    // NCHW model: out[b, c, h, w] = (c + 1) x[b, c, h, w] + (4c + 2h + w); reference written on NHWC indices
+    const model = wrapModel(
+      (xi: tf.Tensor) => {
+        expect(xi.shape).toEqual([2, 3, 2, 2]);
+        return tf.tidy(() => {
+          const scale = tf.tensor([1, 2, 3], [1, 3, 1, 1]);
+          const offset = tf.tensor(
+            Array.from({ length: 12 }, (_, i) => i),
+            [1, 3, 2, 2],
+          );
+          return tf.add(tf.mul(xi, scale), offset);
+        });
+      },
+      { sde, prediction: 'eps', layout: 'NCHW' },
+    );
+    const input = tf.randomNormal([2, 2, 2, 3], 0, 1, 'float32', 8); // NHWC
+    const values = input.dataSync();
+    const expected = Array.from(values, (v, i) => {
+      const c = i % 3;
+      const w = Math.floor(i / 3) % 2;
+      const h = Math.floor(i / 6) % 2;
+      return (c + 1) * v + 4 * c + 2 * h + w;
+    });
+    const out = await model.predict(input, 0.5, 'eps');
+    expect(out.shape).toEqual([2, 2, 2, 3]);
+    expectTensorsClose(out, expected, { rtol: 1e-6 });
+    await expectNoLeaks(() => model.predict(input, 0.5, 'score'));
+    tf.dispose([input, out]);
+  });
+
+  it('options.output picks from an array or a map a function returns', async () => {
+    const input = x();
+    const arrayFn = (xi: tf.Tensor) => [tf.mul(xi, 2), tf.neg(xi)];
+    const mapFn = (xi: tf.Tensor) => ({ sample: tf.mul(xi, 3), variance: tf.onesLike(xi) });
+    const cases = [
+      [wrapModel(arrayFn, { sde, output: 1 }), xs.map((v) => -v)],
+      [wrapModel(mapFn, { sde, output: 'sample' }), xs.map((v) => 3 * v)],
+    ] as const;
+    for (const [model, expected] of cases) {
+      const out = await model.predict(input, 0.5, 'score');
+      expectTensorsClose(out, expected, { rtol: 1e-6 });
+      out.dispose();
+      await expectNoLeaks(() => model.predict(input, 0.5, 'eps'));
+    }
+    await expect(wrapModel(mapFn, { sde }).predict(input, 0.5, 'score')).rejects.toThrow(
+      /^model function: expected the model to return one tensor, got 2 \(sample, variance\)/,
+    );
+    await expect(wrapModel(mapFn, { sde, output: 'mean' }).predict(input, 0.5, 'score')).rejects.toThrow(
+      /^options\.output: 'mean' is not among the outputs 'sample', 'variance'/,
+    );
+    await expect(wrapModel(arrayFn, { sde, output: 2 }).predict(input, 0.5, 'score')).rejects.toThrow(
+      /^options\.output: index 2, but model function returned 2 tensors/,
+    );
+    input.dispose();
+  });
+
+  it('rejects options that do not fit', () => {
+    const fn = oracleModel('eps');
+    expect(() => wrapModel(fn, { sde, inputNames: { x: 'sample' } })).toThrow(
+      /^options\.inputNames: a model function is called as fn\(x, t, labels\)/,
+    );
+    expect(() => wrapModel(fn, { sde, timeDtype: 'float64' as never })).toThrow(/^options\.timeDtype: /);
+    expect(() => wrapModel(fn, { sde, timeShape: 'row' as never })).toThrow(/^options\.timeShape: /);
+    expect(() => wrapModel(fn, { sde, output: -1 })).toThrow(/^options\.output: expected an integer index/);
+    expect(() => wrapModel(fn, { sde, output: true as never })).toThrow(
+      /^options\.output: expected an output name/,
+    );
+    expect(() => wrapModel(fn, { sde, timeDtype: 'int32' })).toThrow(
+      /^options\.timeInput: the time input is int32 \(integer steps\), but 'continuous' maps \[0, T\] to \[0, 1\]/,
+    );
+    expect(() => wrapModel(fn, { sde, timeDtype: 'int32', timeInput: (t) => 1.5 * t })).toThrow(
+      /^options\.timeInput: .*the time function maps \[0, T\] to \[0, 1\.5\]/,
+    );
+    expect(wrapModel(fn, { sde, timeDtype: 'int32', timeInput: (t) => 10 * t }).name).toBe('model function');
+    expect(wrapModel(fn, { sde, timeDtype: 'int32', timeInput: 'index' }).name).toBe('model function');
   });
 });

@@ -1,27 +1,31 @@
-import { assertPositive, describeValue, SbmArgumentError, type SDE, timeSteps } from '@sbm/sde';
+import { assertPositive, describeValue, SbmArgumentError, type SDE } from '@sbm/sde';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   guarded,
   linearCombination,
-  readSteps,
   readTMin,
   type SampleResult,
   type SamplerBaseOptions,
   SamplingRun,
 } from './sampling-run.js';
+import { gridTimes, type TimeGridOptions } from './time-grid.js';
 
 /** Integration methods of the probability-flow ODE. */
 export type OdeMethod = 'rk45' | 'heun' | 'euler';
 
 /** Options shared by {@link odeSample} and {@link odeEncode}. */
-export interface OdeOptions {
+export interface OdeOptions extends Pick<TimeGridOptions, 'spacing' | 'rho' | 'timesteps'> {
   /** `'rk45'` (adaptive Dormand–Prince, default), `'heun'` or `'euler'` (fixed steps). */
   method?: OdeMethod;
   /** Relative tolerance of `'rk45'`, default 1e-5 (score_sde). */
   rtol?: number;
   /** Absolute tolerance of `'rk45'`, default 1e-5. */
   atol?: number;
-  /** Steps of `'euler'`/`'heun'` (uniform in t), default 500 for Euler, 100 for Heun. */
+  /**
+   * Steps of `'euler'`/`'heun'`, default 500 for Euler, 100 for Heun, on a grid of `spacing` (default
+   * `'uniform'` in t; `'logSNR'`, `'karras'`, `'quadratic'`, or explicit decreasing `timesteps` from `T` to
+   * `tMin`, used reversed by {@link odeEncode}).
+   */
   steps?: number;
   /** The data end of the interval (default 1e-3, or 1e-5 for VE). */
   tMin?: number;
@@ -92,8 +96,12 @@ async function integrate(
   let steps = 0;
   let rejected = 0;
   if (method === 'euler' || method === 'heun') {
-    const n = readSteps(options.steps, method === 'euler' ? 500 : 100);
-    const grid = timeSteps(n, { T: Math.max(t0, t1), tMin: Math.min(t0, t1) });
+    const grid = gridTimes(
+      sde,
+      { ...options, tMin: Math.min(t0, t1) },
+      { steps: method === 'euler' ? 500 : 100, spacing: 'uniform' },
+    );
+    const n = grid.length - 1;
     if (t1 > t0) grid.reverse();
     const x = await guarded(tf.clone(x0), async (state) => {
       for (let i = 0; i < n; i++) {
@@ -231,7 +239,9 @@ async function integrate(
 export async function odeSample(options: OdeSampleOptions): Promise<OdeSampleResult> {
   const run = new SamplingRun('odeSample', options);
   const sde = requireSde(options.sde);
-  const tMin = readTMin(sde, options.tMin);
+  const fixedGrid =
+    options.timesteps !== undefined && options.method !== undefined && options.method !== 'rk45';
+  const tMin = fixedGrid ? options.timesteps![options.timesteps!.length - 1]! : readTMin(sde, options.tMin);
   const start = run.initial(sde.priorStd);
   let result: Integration;
   try {

@@ -5,19 +5,17 @@ import {
   expandToRank,
   SbmArgumentError,
   type SDE,
-  timeSteps,
 } from '@sbm/sde';
 import * as tf from '@tensorflow/tfjs-core';
 import { DDIMStepper } from './ddim.js';
 import {
   guarded,
   linearCombination,
-  readSteps,
-  readTMin,
   type SampleResult,
   type SamplerBaseOptions,
   SamplingRun,
 } from './sampling-run.js';
+import { gridTimes, type TimeGridOptions } from './time-grid.js';
 
 /** Predictors of {@link pcSample} (Song et al. 2021, Sec. 4.2 and App. F). */
 export type Predictor = 'eulerMaruyama' | 'reverseDiffusion' | 'ancestral' | 'none';
@@ -28,15 +26,12 @@ const PREDICTORS: readonly Predictor[] = ['eulerMaruyama', 'reverseDiffusion', '
 const CORRECTORS: readonly Corrector[] = ['langevin', 'annealedLangevin', 'none'];
 
 /** Options of {@link pcSample}. */
-export interface PCSampleOptions extends SamplerBaseOptions<SDE> {
+export interface PCSampleOptions extends SamplerBaseOptions<SDE>, Omit<TimeGridOptions, 'finalStep'> {
   /** Default `'reverseDiffusion'`. */
   predictor?: Predictor;
   /** Default `'langevin'`. */
   corrector?: Corrector;
-  /** Noise levels (predictor steps) from `T` to `tMin`, default `sde.N`. */
-  steps?: number;
-  /** Last time (default 1e-3, or 1e-5 for VE). */
-  tMin?: number;
+  // steps: noise levels (predictor steps) from `T` to `tMin`, default `sde.N`; spacing default 'uniform'.
   /** Corrector steps per noise level, default 1. */
   correctorSteps?: number;
   /** Signal-to-noise ratio `r` of the Langevin step rule, default 0.16. */
@@ -56,7 +51,7 @@ export interface PCSampleOptions extends SamplerBaseOptions<SDE> {
 
 /**
  * Predictor–corrector sampling (Song et al. 2021, Alg. 1–3) of a forward {@link SDE} with a score model,
- * on the uniform time grid `t_0 = T > … > t_n = tMin`. Each noise level runs `correctorSteps` corrector
+ * on a time grid `t_0 = T > … > t_n = tMin` (uniform by default; any `spacing` or explicit `timesteps`). Each noise level runs `correctorSteps` corrector
  * steps at `t_i`, then one predictor step from `t_i` to `t_{i+1}` (with `s = t_{i+1}`, `a = α_t/α_s`,
  * `v = σ_t² − a² σ_s²` the exact forward transition `x_t = a x_s + √v z`):
  * - `'eulerMaruyama'`: `x ← x − [f(t) x − g(t)² s_θ] Δ + g(t) √Δ z`, `Δ = t − s` (Eq. 6);
@@ -89,8 +84,6 @@ export async function pcSample(options: PCSampleOptions): Promise<SampleResult> 
       `expected one of ${CORRECTORS.join(', ')}, got ${describeValue(corrector)}`,
     );
   }
-  const n = readSteps(options.steps, sde.N);
-  const tMin = readTMin(sde, options.tMin);
   const correctorSteps = corrector === 'none' ? 0 : (options.correctorSteps ?? 1);
   if (corrector !== 'none') assertInteger('options.correctorSteps', correctorSteps);
   const snr = options.snr ?? 0.16;
@@ -105,8 +98,9 @@ export async function pcSample(options: PCSampleOptions): Promise<SampleResult> 
       `expected 'sample' or 'batch', got ${describeValue(langevinNorm)}`,
     );
   }
-  const grid = timeSteps(n, { T: sde.T, tMin });
-  const sigmaLast = sde.sigma(tMin);
+  const grid = gridTimes(sde, options, { steps: sde.N, spacing: 'uniform' });
+  const n = grid.length - 1;
+  const sigmaLast = sde.sigma(grid[n]!);
   if (corrector === 'annealedLangevin' && !(sigmaLast > 0)) {
     throw new SbmArgumentError('options.tMin', 'annealed Langevin needs sigma(tMin) > 0');
   }

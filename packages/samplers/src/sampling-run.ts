@@ -108,6 +108,8 @@ export class SamplingRun {
       }
       shape = [...s];
     }
+    // A model with fixed input sizes is checked against the sample shape before any noise is drawn.
+    this.model.checkInputShape(shape);
     if (labels !== undefined && (!(labels instanceof tf.Tensor) || labels.shape[0] !== shape[0])) {
       throw new SbmArgumentError(
         'options.labels',

@@ -18,6 +18,7 @@ export { LinearBetaSDE, type VPSDEOptions } from './linear-beta-sde.js';
 export {
   type ConvertPredictionOptions,
   convertPrediction,
+  type DiscreteMarginals,
   discreteMarginals,
   type MarginalCoefficients,
   type Parameterization,

@@ -159,6 +159,23 @@ describe('discreteMarginals', () => {
     expect(m.alpha(10.5)).toBeCloseTo(Math.exp(0.5 * mid), 14);
   });
 
+  it('gives the log-SNR log(ᾱ/(1 − ᾱ)) and its exact inverse, also between steps', () => {
+    const s = discreteSchedule(linearBetas(1000));
+    const m = discreteMarginals(s);
+    for (const i of [0, 1, 37, 500, 999]) {
+      const ab = s.alphaBars[i]!;
+      expect(m.logSNR(i)).toBeCloseTo(Math.log(ab / (1 - ab)), 10);
+      expect(m.tFromLogSNR(m.logSNR(i))).toBeCloseTo(i, 9);
+    }
+    for (const t of [0.25, 3.7, 123.456, 998.9]) {
+      const l = m.logSNR(t);
+      expect(l).toBeCloseTo(2 * Math.log(m.alpha(t) / m.sigma(t)), 10);
+      expect(m.tFromLogSNR(l)).toBeCloseTo(t, 9);
+    }
+    expect(m.logSNR(10)).toBeGreaterThan(m.logSNR(10.5));
+    expect(() => m.tFromLogSNR(m.logSNR(0) + 1)).toThrow(/^logSnr: expected a log-SNR in/);
+  });
+
   it('drives the conversions: eps → x0 with a cosine schedule at step indices', () => {
     const s = discreteSchedule(cosineBetas(100));
     const m = discreteMarginals(s);

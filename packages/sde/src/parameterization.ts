@@ -122,22 +122,68 @@ export function convertPrediction(options: ConvertPredictionOptions): tf.Tensor 
 }
 
 /**
+ * The marginals of a discrete DDPM schedule: {@link MarginalCoefficients} plus the log-SNR and its
+ * inverse, so that the log-SNR solvers (DPM-Solver(++), UniPC) and every time spacing apply to it.
+ */
+export interface DiscreteMarginals extends MarginalCoefficients {
+  /** `log(α(t)²/σ(t)²) = log ᾱ(t) − log(1 − ᾱ(t))`, decreasing in t. */
+  logSNR(t: number): number;
+  /** Exact inverse of `logSNR` on `[0, T]` (throws outside `[logSNR(T), logSNR(0)]`). */
+  tFromLogSNR(logSnr: number): number;
+}
+
+/**
  * Marginal coefficients of a discrete DDPM schedule on the step index `t ∈ [0, N − 1]`:
  * `α_i = √ᾱ_i`, `σ_i = √(1 − ᾱ_i)`; between integers `log ᾱ` is interpolated linearly
- * (as in DPM-Solver's discrete noise schedule). `T = N − 1`.
+ * (as in DPM-Solver's discrete noise schedule, Lu et al. 2022, App. D). `T = N − 1`.
+ * `logSNR(t) = log ᾱ(t) − log(1 − ᾱ(t))` and its inverse `tFromLogSNR` (exact: `log ᾱ = −softplus(−λ₂)`
+ * with `λ₂` the log-SNR, located on its interval by bisection over the steps), so that a time with a given
+ * `σ/α` (e.g. a Karras level) reproduces that `σ/α` exactly.
  */
-export function discreteMarginals(schedule: DiscreteSchedule): MarginalCoefficients {
+export function discreteMarginals(schedule: DiscreteSchedule): DiscreteMarginals {
   const { alphaBars } = schedule;
   const N = alphaBars.length;
+  const logs = Array.from(alphaBars, (a) => Math.log(a));
   const logAlphaBar = (t: number): number => {
     const i = Math.min(Math.floor(t), N - 2);
-    if (N === 1 || i < 0) return Math.log(alphaBars[0]!);
+    if (N === 1 || i < 0) return logs[0]!;
     const w = t - i;
-    return (1 - w) * Math.log(alphaBars[i]!) + w * Math.log(alphaBars[i + 1]!);
+    return (1 - w) * logs[i]! + w * logs[i + 1]!;
   };
+  const logSNR = (t: number): number => {
+    const l = logAlphaBar(t);
+    return l - Math.log(-Math.expm1(l));
+  };
+  const T = N - 1;
   return {
-    T: N - 1,
+    T,
     alpha: (t) => Math.exp(0.5 * logAlphaBar(t)),
     sigma: (t) => Math.sqrt(-Math.expm1(logAlphaBar(t))),
+    logSNR,
+    tFromLogSNR(logSnr: number): number {
+      const hi = logSNR(0);
+      const lo = logSNR(T);
+      if (!(logSnr >= lo - 1e-12 && logSnr <= hi + 1e-12)) {
+        throw new SbmArgumentError(
+          'logSnr',
+          `expected a log-SNR in [logSNR(T) = ${lo}, logSNR(0) = ${hi}], got ${describeValue(logSnr)}`,
+        );
+      }
+      if (N === 1) return 0;
+      // log ᾱ = log sigmoid(λ₂) = −softplus(−λ₂), computed stably.
+      const target = logSnr > 0 ? -Math.log1p(Math.exp(-logSnr)) : logSnr - Math.log1p(Math.exp(logSnr));
+      // logs is decreasing: find i with logs[i] >= target >= logs[i + 1].
+      let a = 0;
+      let b = N - 1;
+      if (target >= logs[0]!) return 0;
+      if (target <= logs[T]!) return T;
+      while (b - a > 1) {
+        const m = (a + b) >> 1;
+        if (logs[m]! >= target) a = m;
+        else b = m;
+      }
+      const span = logs[a]! - logs[b]!;
+      return span > 0 ? a + (logs[a]! - target) / span : a;
+    },
   };
 }

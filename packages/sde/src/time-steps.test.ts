@@ -32,11 +32,39 @@ describe('timeSteps', () => {
     for (let i = 1; i <= n; i++) expect(l[i]! - l[i - 1]!).toBeCloseTo(h, 8);
   });
 
+  it.each([
+    ['VP', new VPSDE(), 1e-3],
+    ['VE', new VESDE(), 1e-5],
+  ])('karras (%s): σ/α at the times follows EDM Eq. 5 between σ̃(T) and σ̃(tMin)', (_name, sde, tMin) => {
+    const n = 9;
+    for (const rho of [7, 3, 1]) {
+      const ts = timeSteps(n, { spacing: 'karras', sde, tMin, rho });
+      expect(ts[0]).toBe(1);
+      expect(ts[n]).toBe(tMin);
+      const scaled = (t: number) => sde.sigma(t) / sde.alpha(t);
+      const hi = scaled(1) ** (1 / rho);
+      const lo = scaled(tMin) ** (1 / rho);
+      for (let i = 0; i <= n; i++) {
+        const expected = (hi + (i / n) * (lo - hi)) ** rho;
+        expect(Math.abs(scaled(ts[i]!) / expected - 1)).toBeLessThan(1e-9);
+      }
+    }
+    // ρ = 1 is uniform in σ̃; for VE (α = 1) that is uniform in σ.
+    if (_name === 'VE') {
+      const ts = timeSteps(4, { spacing: 'karras', sde, tMin, rho: 1 });
+      const s = ts.map((t) => sde.sigma(t));
+      for (let i = 1; i < 4; i++) expect(s[i]! - s[i + 1]!).toBeCloseTo(s[0]! - s[1]!, 8);
+    }
+    expect(() => timeSteps(3, { spacing: 'karras', sde, tMin, rho: 0 })).toThrow(/^options.rho/);
+  });
+
   it('rejects bad arguments by name', () => {
     expect(() => timeSteps(0)).toThrow(/^n: expected an integer >= 1/);
     expect(() => timeSteps(5, { tMin: 1 })).toThrow(/^options.tMin: expected 0 <= tMin < T/);
     expect(() => timeSteps(5, { tMin: -0.1 })).toThrow(/^options.tMin/);
-    expect(() => timeSteps(5, { spacing: 'logSNR' })).toThrow(/^options.sde: an SDE is required/);
+    expect(() => timeSteps(5, { spacing: 'logSNR' })).toThrow(
+      /^options.sde: an SDE \(with logSNR and tFromLogSNR\) is required for spacing 'logSNR'/,
+    );
     expect(() => timeSteps(5, { spacing: 'logSNR', sde: new VPSDE(), tMin: 0 })).toThrow(
       /^options.tMin: expected tMin > 0/,
     );

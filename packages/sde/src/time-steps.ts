@@ -1,8 +1,8 @@
-import { assertFinite, assertInteger, describeValue, SbmArgumentError } from './errors.js';
+import { assertFinite, assertInteger, assertPositive, describeValue, SbmArgumentError } from './errors.js';
 import { linspace } from './numeric.js';
 
 /** How {@link timeSteps} places sampling times between `T` and `tMin`. */
-export type TimeSpacing = 'uniform' | 'quadratic' | 'logSNR';
+export type TimeSpacing = 'uniform' | 'quadratic' | 'logSNR' | 'karras';
 
 /** The SDE facts {@link timeSteps} needs for `'logSNR'` spacing (every {@link SDE} has them). */
 export interface LogSNRSchedule {
@@ -17,10 +17,15 @@ export interface TimeStepsOptions {
   T?: number;
   /** Last time, default 1e-3 (score_sde's sampling end for VP; 1e-5 is used for VE). */
   tMin?: number;
-  /** `'uniform'` in t (default), `'quadratic'` (denser near `tMin`, DDIM's quadratic), or `'logSNR'`. */
+  /**
+   * `'uniform'` in t (default), `'quadratic'` (denser near `tMin`, DDIM's quadratic), `'logSNR'`, or
+   * `'karras'` (Karras ρ-spacing of `σ/α`).
+   */
   spacing?: TimeSpacing;
-  /** Needed for `'logSNR'` spacing. */
+  /** Needed for `'logSNR'` and `'karras'` spacing. */
   sde?: LogSNRSchedule;
+  /** Exponent ρ of `'karras'` spacing, default 7 (Karras et al. 2022). */
+  rho?: number;
 }
 
 /**
@@ -29,7 +34,11 @@ export interface TimeStepsOptions {
  * - `'uniform'`: `t_i = T + (i/n)(tMin − T)` (score_sde's `linspace(T, eps, N)`);
  * - `'quadratic'`: `t_i = tMin + (T − tMin)(1 − i/n)²` (Song et al. 2021, DDIM App. D.2);
  * - `'logSNR'`: uniform in `log(α²/σ²)` between `logSNR(T)` and `logSNR(tMin)`
- *   (Lu et al. 2022, DPM-Solver, Sec. 3.3), mapped back with `sde.tFromLogSNR`.
+ *   (Lu et al. 2022, DPM-Solver, Sec. 3.3), mapped back with `sde.tFromLogSNR`;
+ * - `'karras'`: the scaled noise levels `σ̃ = σ/α = e^{−logSNR/2}` spaced as in Karras et al. 2022
+ *   (EDM, Eq. 5), `σ̃_i = (σ̃_max^{1/ρ} + (i/n)(σ̃_min^{1/ρ} − σ̃_max^{1/ρ}))^ρ` with `σ̃_max = σ̃(T)`,
+ *   `σ̃_min = σ̃(tMin)`, mapped back with `t_i = sde.tFromLogSNR(−2 log σ̃_i)`.
+ * Endpoints are exactly `T` and `tMin`.
  */
 export function timeSteps(n: number, options: TimeStepsOptions = {}): number[] {
   assertInteger('n', n);
@@ -47,16 +56,29 @@ export function timeSteps(n: number, options: TimeStepsOptions = {}): number[] {
     for (let i = 0; i <= n; i++) out[i] = tMin + (T - tMin) * (1 - i / n) ** 2;
     return out;
   }
-  if (spacing === 'logSNR') {
+  if (spacing === 'logSNR' || spacing === 'karras') {
     const { sde } = options;
-    if (!sde) throw new SbmArgumentError('options.sde', "an SDE is required for spacing 'logSNR'");
-    if (tMin === 0 && !Number.isFinite(sde.logSNR(0))) {
+    if (!sde || typeof sde.logSNR !== 'function' || typeof sde.tFromLogSNR !== 'function') {
       throw new SbmArgumentError(
-        'options.tMin',
-        "expected tMin > 0 for spacing 'logSNR' (logSNR(0) is infinite)",
+        'options.sde',
+        `an SDE (with logSNR and tFromLogSNR) is required for spacing '${spacing}', got ${describeValue(sde)}`,
       );
     }
-    const grid = linspace(sde.logSNR(T), sde.logSNR(tMin), n + 1);
+    if (!Number.isFinite(sde.logSNR(tMin))) {
+      throw new SbmArgumentError(
+        'options.tMin',
+        `expected tMin > 0 for spacing '${spacing}' (logSNR(${tMin}) is infinite)`,
+      );
+    }
+    let grid: number[];
+    if (spacing === 'logSNR') grid = linspace(sde.logSNR(T), sde.logSNR(tMin), n + 1);
+    else {
+      const rho = options.rho ?? 7;
+      assertPositive('options.rho', rho);
+      const a = Math.exp(-sde.logSNR(T) / (2 * rho)); // σ̃_max^{1/ρ}
+      const b = Math.exp(-sde.logSNR(tMin) / (2 * rho)); // σ̃_min^{1/ρ}
+      grid = Array.from({ length: n + 1 }, (_, i) => -2 * rho * Math.log(a + (i / n) * (b - a)));
+    }
     const out = grid.map((l) => sde.tFromLogSNR(l));
     out[0] = T;
     out[n] = tMin;
@@ -64,7 +86,7 @@ export function timeSteps(n: number, options: TimeStepsOptions = {}): number[] {
   }
   throw new SbmArgumentError(
     'options.spacing',
-    `expected 'uniform', 'quadratic' or 'logSNR', got ${describeValue(spacing)}`,
+    `expected 'uniform', 'quadratic', 'logSNR' or 'karras', got ${describeValue(spacing)}`,
   );
 }
 

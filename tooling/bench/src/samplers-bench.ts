@@ -9,8 +9,9 @@ import {
   type SampleResult,
   type SamplerBaseOptions,
 } from '@sbm/samplers';
-import { type SDE, VESDE, VPSDE } from '@sbm/sde';
+import { type SDE, type TimeSpacing, VESDE, VPSDE } from '@sbm/sde';
 import { createRng, energyDistance, GaussianMixture, type LinearSdeSpec } from '@sbm/test-utils';
+import { bestAtBudget, nfeCell, stepsForBudget } from './quality-table.js';
 import { markdownTable } from './timing.js';
 
 /** The demo/test mixture: three isotropic components in 2-D. */
@@ -25,43 +26,122 @@ const mixture = GaussianMixture.isotropic(
 );
 
 const SEEDS = [3, 4, 5];
+const BUDGETS = [5, 10, 15, 20, 25, 50];
+const SPACINGS: TimeSpacing[] = ['uniform', 'logSNR', 'karras'];
 
-type Run = (o: SamplerBaseOptions<SDE>) => Promise<SampleResult>;
+/** The grid options a row passes to its sampler. */
+interface Grid {
+  spacing: TimeSpacing;
+  finalStep?: 'tMin' | 'clean';
+}
 
-/** Sampler configurations, each at several step counts. */
-const configs: [string, (steps: number) => Run, number[]][] = [
-  [
-    'PC: Euler–Maruyama',
-    (steps) => (o) => pcSample({ ...o, steps, predictor: 'eulerMaruyama', corrector: 'none' }),
-    [100, 250, 1000],
-  ],
-  ['PC: reverse diffusion + Langevin', (steps) => (o) => pcSample({ ...o, steps }), [100, 250, 1000]],
-  [
-    'PC: ancestral',
-    (steps) => (o) => pcSample({ ...o, steps, predictor: 'ancestral', corrector: 'none' }),
-    [100, 1000],
-  ],
-  ['DDPM ancestral', (steps) => (o) => ddpmSample({ ...o, steps }), [100, 1000]],
-  ['DDIM η = 0', (steps) => (o) => ddimSample({ ...o, steps }), [10, 25, 50, 100]],
-  ['PF-ODE Euler', (steps) => (o) => odeSample({ ...o, method: 'euler', steps }), [50, 100, 500]],
-  ['PF-ODE Heun', (steps) => (o) => odeSample({ ...o, method: 'heun', steps }), [10, 25, 100]],
-  [
-    'PF-ODE RK45 (rtol = atol = 10^−k)',
-    (k) => (o) => odeSample({ ...o, rtol: 10 ** -k, atol: 10 ** -k }),
-    [3, 5],
-  ],
-  ['EDM Heun (Karras σ)', (steps) => (o) => edmSample({ ...o, steps }), [5, 10, 18]],
-  ['EDM Heun, S_churn = 10', (steps) => (o) => edmSample({ ...o, steps, sChurn: 10 }), [18, 40, 80]],
-  ['DPM-Solver-1', (steps) => (o) => dpmSolverSample({ ...o, steps, order: 1 }), [10, 20, 30]],
-  ['DPM-Solver-2', (steps) => (o) => dpmSolverSample({ ...o, steps, order: 2 }), [5, 10, 15]],
-  ['DPM-Solver-3', (steps) => (o) => dpmSolverSample({ ...o, steps, order: 3 }), [4, 7, 10]],
-  ['DPM-Solver++(2M)', (steps) => (o) => dpmSolverPlusPlusSample({ ...o, steps }), [5, 10, 15, 25]],
+type Run = (o: SamplerBaseOptions<SDE>, steps: number, grid: Grid) => Promise<SampleResult>;
+
+/**
+ * One sampler of the table: how many model evaluations `steps` steps cost (NFE), and how to run it.
+ * `perStep` and `extra` give NFE = perStep · steps + extra.
+ */
+interface Entry {
+  label: string;
+  perStep: number;
+  extra: number;
+  run: Run;
+  /** Default spacing of the sampler (marked in the table). */
+  defaultSpacing: TimeSpacing;
+}
+
+const entries: Entry[] = [
+  {
+    label: 'PC: Euler–Maruyama',
+    perStep: 1,
+    extra: 0,
+    defaultSpacing: 'uniform',
+    run: (o, steps, g) => pcSample({ ...o, ...g, steps, predictor: 'eulerMaruyama', corrector: 'none' }),
+  },
+  {
+    label: 'PC: reverse diffusion + Langevin',
+    perStep: 2,
+    extra: 0,
+    defaultSpacing: 'uniform',
+    run: (o, steps, g) => pcSample({ ...o, ...g, steps }),
+  },
+  {
+    label: 'PC: ancestral',
+    perStep: 1,
+    extra: 0,
+    defaultSpacing: 'uniform',
+    run: (o, steps, g) => pcSample({ ...o, ...g, steps, predictor: 'ancestral', corrector: 'none' }),
+  },
+  {
+    label: 'DDPM ancestral',
+    perStep: 1,
+    extra: 0,
+    defaultSpacing: 'uniform',
+    run: (o, steps, g) => ddpmSample({ ...o, ...g, steps }),
+  },
+  {
+    label: 'DDIM η = 0',
+    perStep: 1,
+    extra: 0,
+    defaultSpacing: 'uniform',
+    run: (o, steps, g) => ddimSample({ ...o, ...g, steps }),
+  },
+  {
+    label: 'PF-ODE Euler',
+    perStep: 1,
+    extra: 0,
+    defaultSpacing: 'uniform',
+    run: (o, steps, g) => odeSample({ ...o, ...g, method: 'euler', steps }),
+  },
+  {
+    label: 'PF-ODE Heun',
+    perStep: 2,
+    extra: 0,
+    defaultSpacing: 'uniform',
+    run: (o, steps, g) => odeSample({ ...o, ...g, method: 'heun', steps }),
+  },
+  {
+    label: 'EDM Heun',
+    perStep: 2,
+    extra: -1,
+    defaultSpacing: 'karras',
+    run: (o, steps, g) => edmSample({ ...o, spacing: g.spacing, steps }),
+  },
+  {
+    label: 'DPM-Solver-1',
+    perStep: 1,
+    extra: 0,
+    defaultSpacing: 'logSNR',
+    run: (o, steps, g) => dpmSolverSample({ ...o, ...g, steps, order: 1 }),
+  },
+  {
+    label: 'DPM-Solver-2',
+    perStep: 2,
+    extra: 0,
+    defaultSpacing: 'logSNR',
+    run: (o, steps, g) => dpmSolverSample({ ...o, ...g, steps, order: 2 }),
+  },
+  {
+    label: 'DPM-Solver-3',
+    perStep: 3,
+    extra: 0,
+    defaultSpacing: 'logSNR',
+    run: (o, steps, g) => dpmSolverSample({ ...o, ...g, steps, order: 3 }),
+  },
+  {
+    label: 'DPM-Solver++(2M)',
+    perStep: 1,
+    extra: 0,
+    defaultSpacing: 'logSNR',
+    run: (o, steps, g) => dpmSolverPlusPlusSample({ ...o, ...g, steps }),
+  },
 ];
 
 /**
- * Sample quality against model evaluations: every sampler of @sbm/samplers, driven by the exact score of
- * a 2-D Gaussian mixture, scored by the energy distance of its samples to an independent sample of the
- * mixture (0 for a perfect sampler; two independent samples of the mixture give the noise floor).
+ * Sample quality against model evaluations: every sampler of @sbm/samplers with every time-step spacing,
+ * driven by the exact score of a 2-D Gaussian mixture and scored by the energy distance of its samples to
+ * an independent sample of the mixture (0 for a perfect sampler; independent samples of the mixture give
+ * the noise floor). Ends with the best sampler at ≤ 10 NFE per SDE and its ratio to the noise floor.
  */
 export async function samplersBench(): Promise<string> {
   const n = 2000;
@@ -70,54 +150,78 @@ export async function samplersBench(): Promise<string> {
   const floors = [2, 3, 4, 5, 6].map(
     (seed) => 1000 * energyDistance(mixture.sample(n, createRng(seed)).x, truth, n, n, 2),
   );
+  const floor = floors.reduce((a, b) => a + b, 0) / floors.length;
   const sdes: [string, SDE, LinearSdeSpec][] = [
     ['VP', new VPSDE(), { kind: 'vp', betaMin: 0.1, betaMax: 20 }],
     ['VE', new VESDE(), { kind: 've', sigmaMin: 0.01, sigmaMax: 50 }],
   ];
   const sections: string[] = [
     `Data: 3-component 2-D Gaussian mixture with exact scores; ${n} samples per run, seeds ${SEEDS.join(', ')}; energy distance`,
-    `(×1000) to an independent sample of ${n} points of the data. Noise floor: five independent samples of the data`,
-    `score ${floors.map((f) => f.toFixed(2)).join(', ')}, i.e. a perfect sampler would average ≈ ${(floors.reduce((a, b) => a + b, 0) / floors.length).toFixed(1)}. Seconds include`,
-    'the JS oracle score on the cpu backend (the machine may be shared).',
+    `(×1000) to an independent sample of ${n} points of the data, mean of the three seeds. Noise floor: five independent`,
+    `samples of the data score ${floors.map((f) => f.toFixed(2)).join(', ')}, i.e. a perfect sampler would average ≈ ${floor.toFixed(2)}.`,
+    'Columns are NFE budgets: each sampler takes the most steps that fit the budget (an actual NFE below the',
+    "budget is shown in parentheses). Schedule: the spacing of the step times from T to tMin (score_sde's",
+    "tMin: 1e-3 for VP, 1e-5 for VE); * marks the sampler's default. Deterministic samplers converge to the",
+    'probability-flow ODE from the same latents, whose value (RK45) closes each section.',
     '',
   ];
+  const summary: string[] = [];
   for (const [name, sde, spec] of sdes) {
+    const model = mixture.scoreFn(spec);
     const rows: (string | number)[][] = [];
-    for (const [label, make, settings] of configs) {
-      for (const s of settings) {
-        // three runs with different seeds (different latents and noise); mean and range of the energy distance
-        const energies: number[] = [];
-        let nfe = 0;
-        const start = performance.now();
-        for (const seed of SEEDS) {
-          const result = await make(s)({ sde, model: mixture.scoreFn(spec), shape: [n, 2], seed });
-          nfe = result.nfe;
-          energies.push(1000 * energyDistance(result.samples.dataSync(), truth, n, n, 2));
-          result.samples.dispose();
+    const cells: { label: string; nfe: number; energy: number }[] = [];
+    for (const entry of entries) {
+      for (const spacing of SPACINGS) {
+        const row: (string | number)[] = [
+          entry.label,
+          spacing === entry.defaultSpacing ? `${spacing} *` : spacing,
+        ];
+        for (const budget of BUDGETS) {
+          const steps = stepsForBudget(budget, entry.perStep, entry.extra);
+          if (steps === null) {
+            row.push('—');
+            continue;
+          }
+          const energies: number[] = [];
+          let nfe = 0;
+          for (const seed of SEEDS) {
+            const result = await entry.run({ sde, model, shape: [n, 2], seed }, steps, { spacing });
+            nfe = result.nfe;
+            energies.push(1000 * energyDistance(result.samples.dataSync(), truth, n, n, 2));
+            result.samples.dispose();
+          }
+          const mean = energies.reduce((a, b) => a + b, 0) / energies.length;
+          cells.push({ label: `${entry.label}, ${spacing}`, nfe, energy: mean });
+          row.push(nfeCell(mean, nfe, budget));
         }
-        const seconds = (performance.now() - start) / 1000 / SEEDS.length;
-        const mean = energies.reduce((a, b) => a + b, 0) / energies.length;
-        const range = `${Math.min(...energies).toFixed(2)}–${Math.max(...energies).toFixed(2)}`;
-        rows.push([
-          label,
-          label.startsWith('PF-ODE RK45') ? `tol 1e-${s}` : s,
-          nfe,
-          mean.toFixed(2),
-          range,
-          seconds.toFixed(2),
-        ]);
-        console.error(`${name} ${label} ${s}: NFE ${nfe}, energy ${mean.toFixed(2)} (${range})`);
+        rows.push(row);
+        console.error(`${name} ${row.join(' | ')}`);
       }
     }
+    // The converged probability-flow ODE from the same latents: what every deterministic sampler tends to.
+    let converged = 0;
+    let rk45Nfe = 0;
+    for (const seed of SEEDS) {
+      const rk45 = await odeSample({ sde, model, shape: [n, 2], seed, rtol: 1e-5, atol: 1e-5 });
+      converged += (1000 * energyDistance(rk45.samples.dataSync(), truth, n, n, 2)) / SEEDS.length;
+      rk45Nfe = Math.max(rk45Nfe, rk45.nfe);
+      rk45.samples.dispose();
+    }
+    const best = bestAtBudget(cells, 10);
+    const ratio = best ? best.energy / floor : Number.NaN;
+    summary.push(
+      `- ${name}: best at ≤ 10 NFE is ${best?.label} (NFE ${best?.nfe}) with ${best?.energy.toFixed(2)}, ` +
+        `${ratio.toFixed(2)}× the noise floor (goal ≤ 1.5×: ${ratio <= 1.5 ? 'met' : 'not met'}).`,
+    );
     sections.push(
       `## ${name} SDE`,
       '',
-      markdownTable(
-        ['sampler', 'steps', 'NFE', 'energy distance ×1000 (mean of 3)', 'range', 'seconds per run'],
-        rows,
-      ),
+      markdownTable(['sampler', 'schedule', ...BUDGETS.map((b) => `NFE ${b}`)], rows),
+      '',
+      `Converged probability-flow ODE (RK45, rtol = atol = 1e-5, up to ${rk45Nfe} NFE), same seeds: ${converged.toFixed(2)}.`,
       '',
     );
   }
+  sections.splice(8, 0, '## Best at 10 NFE', '', ...summary, '');
   return sections.join('\n');
 }
