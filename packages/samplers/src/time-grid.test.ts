@@ -1,4 +1,12 @@
-import { discreteMarginals, discreteSchedule, linearBetas, type TimeSpacing, VESDE, VPSDE } from '@sbm/sde';
+import {
+  discreteMarginals,
+  discreteSchedule,
+  linearBetas,
+  type SDE,
+  type TimeSpacing,
+  VESDE,
+  VPSDE,
+} from '@sbm/sde';
 import { useCpuBackend } from '@sbm/test-utils';
 import type * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +19,7 @@ import { cases, exactScore, expectMixture } from './oracle.test-support.js';
 import { pcSample } from './pc-sampler.js';
 import type { SampleResult, SamplerBaseOptions } from './sampling-run.js';
 import { gridSchedule, gridTimes } from './time-grid.js';
+import { unipcSample } from './unipc.js';
 
 beforeAll(useCpuBackend);
 
@@ -120,7 +129,7 @@ describe('gridTimes / gridSchedule', () => {
   });
 });
 
-type Sampler = (o: SamplerBaseOptions & Record<string, unknown>) => Promise<SampleResult>;
+type Sampler = (o: SamplerBaseOptions<SDE> & Record<string, unknown>) => Promise<SampleResult>;
 
 // Each solver with the times it reports through onStep: `reached(i)` = the grid index its step i lands on.
 const solvers: [string, Sampler, { evalsPerStep: number; clean: boolean }][] = [
@@ -131,6 +140,7 @@ const solvers: [string, Sampler, { evalsPerStep: number; clean: boolean }][] = [
     { evalsPerStep: 2, clean: false },
   ],
   ['dpmSolverPlusPlusSample', (o) => dpmSolverPlusPlusSample(o), { evalsPerStep: 1, clean: false }],
+  ['unipcSample', (o) => unipcSample(o), { evalsPerStep: 1, clean: false }],
   [
     'pcSample',
     (o) => pcSample({ ...o, corrector: 'none', denoise: false }),

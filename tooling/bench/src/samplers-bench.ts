@@ -8,6 +8,7 @@ import {
   pcSample,
   type SampleResult,
   type SamplerBaseOptions,
+  unipcSample,
 } from '@sbm/samplers';
 import { type SDE, type TimeSpacing, VESDE, VPSDE } from '@sbm/sde';
 import { createRng, energyDistance, GaussianMixture, type LinearSdeSpec } from '@sbm/test-utils';
@@ -27,7 +28,7 @@ const mixture = GaussianMixture.isotropic(
 
 const SEEDS = [3, 4, 5];
 const BUDGETS = [5, 10, 15, 20, 25, 50];
-const SPACINGS: TimeSpacing[] = ['uniform', 'logSNR', 'karras'];
+const SPACINGS: TimeSpacing[] = ['uniform', 'quadratic', 'logSNR', 'karras'];
 
 /** The grid options a row passes to its sampler. */
 interface Grid {
@@ -135,6 +136,17 @@ const entries: Entry[] = [
     defaultSpacing: 'logSNR',
     run: (o, steps, g) => dpmSolverPlusPlusSample({ ...o, ...g, steps }),
   },
+  ...([2, 3] as const).flatMap((order) =>
+    (['bh1', 'bh2'] as const).map(
+      (variant): Entry => ({
+        label: `UniPC-${order} ${variant}`,
+        perStep: 1,
+        extra: 0,
+        defaultSpacing: 'logSNR',
+        run: (o, steps, g) => unipcSample({ ...o, ...g, steps, order, variant }),
+      }),
+    ),
+  ),
 ];
 
 /**
