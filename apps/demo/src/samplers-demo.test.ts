@@ -9,7 +9,7 @@ describe('runSamplersDemo', () => {
   it('every sampler lands within a small energy distance of the mixture; a wrong sample does not', async () => {
     const n = 300;
     const { truth, results } = await runSamplersDemo({ samples: n, seed: 3 });
-    expect(results).toHaveLength(11);
+    expect(results).toHaveLength(13);
     // Two independent samples of the mixture at n = 300 give about 0.01–0.02; a shifted mixture well above 0.1.
     for (const r of results) {
       expect(r.energy, r.sampler).toBeLessThan(0.05);

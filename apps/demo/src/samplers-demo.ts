@@ -8,6 +8,7 @@ import {
   pcSample,
   type SampleResult,
   type SamplerBaseOptions,
+  unipcSample,
 } from '@sbm/samplers';
 import { type SDE, SubVPSDE, VESDE, VPSDE } from '@sbm/sde';
 import { createRng, energyDistance, type LinearSdeSpec } from '@sbm/test-utils';
@@ -48,6 +49,8 @@ export const demoSamplers: [string, Run][] = [
   ['EDM Heun (18)', (o) => edmSample(o)],
   ['DPM-Solver-3 (10)', (o) => dpmSolverSample(o)],
   ['DPM-Solver++(2M) (25)', (o) => dpmSolverPlusPlusSample(o)],
+  ['DPM-Solver++(3M) (25)', (o) => dpmSolverPlusPlusSample({ ...o, order: 3 })],
+  ['UniPC-2 bh2 (10)', (o) => unipcSample(o)],
 ];
 
 const SDES: Record<string, [SDE, LinearSdeSpec]> = {

@@ -89,8 +89,8 @@ function phiNeg(k: 1 | 2 | 3, z: number): number {
  * t_{i−3}`, and their step ratios `r_0 = h_{i−1}/h`, `r_1 = h_{i−2}/h`, the step from `x = x_{t_{i−1}}`
  * to `t_i` is (all shapes those of `x`):
  *
- * - ODE (`'dpmsolver++'`, the exact solution `x_t = (σ_t/σ_s) x_s + σ_t ∫ e^λ x̂_0 dλ`, Eq. 8 of the
- *   paper, with `x̂_0` expanded in λ):
+ * - ODE (`'dpmsolver++'`): the paper's exact solution of the probability-flow ODE in data prediction,
+ *   `x_t = (σ_t/σ_s) x_s + σ_t ∫_{λ_s}^{λ_t} e^λ x̂_0(λ) dλ`, with `x̂_0` expanded in λ:
  *   order 1: `x_i = (σ_i/σ_{i−1}) x + α_i (1 − e^{−h}) m_0` (DDIM);
  *   order 2 (Alg. 2, 2M): `+ ½ α_i (1 − e^{−h}) D_1` with `D_1 = (m_0 − m_1)/r_0`;
  *   order 3 (3M): `x_i = (σ_i/σ_{i−1}) x + α_i [h φ_1(−h) m_0 + h φ_2(−h) D_1 + 2 h φ_3(−h) D_2]` with
@@ -99,7 +99,9 @@ function phiNeg(k: 1 | 2 | 3, z: number): number {
  *   `φ_{k+1}(u) = (φ_k(u) − 1/k!)/u`: the Taylor coefficients, exact when `x̂_0` is quadratic in λ.
  *   (diffusers and k-diffusion weight `D_2` by `h φ_3(−h)`, half of this; their 3M is then exact only for
  *   linear `x̂_0` and formally second order.)
- * - SDE (`'sde-dpmsolver++'`, the reverse diffusion SDE solved exactly in its linear part):
+ * - SDE (`'sde-dpmsolver++'`, the authors' SDE variant as in diffusers and k-diffusion's `dpmpp_2m_sde` with
+ *   η = 1): the reverse diffusion SDE solved exactly in its linear part,
+ *   `x_t = (σ_t/σ_s) e^{−h} x_s + 2 α_t ∫_{λ_s}^{λ_t} e^{−2(λ_t − λ)} x̂_0(λ) dλ + σ_t √(1 − e^{−2h}) z`, so
  *   `x_i = (σ_i/σ_{i−1}) e^{−h} x + α_i (1 − e^{−2h}) m_0 + [order ≥ 2 terms] + σ_i √(1 − e^{−2h}) z`
  *   with `z ~ N(0, I)` (the `noise` argument); order 2 adds `½ α_i (1 − e^{−2h}) D_1` (diffusers'
  *   midpoint form), order 3 `α_i [2h φ_2(−2h) D_1 + 4h φ_3(−2h) D_2]`.

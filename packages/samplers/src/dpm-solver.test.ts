@@ -1,5 +1,5 @@
-import { VPSDE } from '@sbm/sde';
-import { expectNoLeaks, useCpuBackend } from '@sbm/test-utils';
+import { timeSteps, VPSDE } from '@sbm/sde';
+import { expectNoLeaks, expectTensorsClose, useCpuBackend } from '@sbm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ddimSample } from './ddim.js';
@@ -10,6 +10,7 @@ import {
   expectMixture,
   latents,
   meanAbsDiff,
+  referenceDenoise,
   referenceOde,
 } from './oracle.test-support.js';
 
@@ -82,6 +83,46 @@ describe('DPM-Solver convergence against the float64 RK4 solution of the PF-ODE 
   });
 });
 
+describe('dpmSolverSample time grids (VP, fixed latents, float64 RK4 reference)', () => {
+  const { sde, spec } = cases[0]!;
+  const n = 32;
+  const z = latents(n, 1, 23);
+  const tMin = 1e-3;
+  const reference = referenceOde(spec, z, 1, tMin);
+  const run = async (options: Record<string, unknown>) => {
+    const xT = tf.tensor2d(Float32Array.from(z), [n, 2]);
+    const out = await dpmSolverSample({ sde, model: exactScore(spec), xT, tMin, ...options });
+    const v = Float64Array.from(out.samples.dataSync());
+    tf.dispose([xT, out.samples]);
+    return { v, nfe: out.nfe };
+  };
+
+  it("'karras' spacing: order 3 converges at third order, and explicit timesteps are used as given", async () => {
+    const e8 = meanAbsDiff((await run({ order: 3, steps: 8, spacing: 'karras' })).v, reference);
+    const e16 = meanAbsDiff((await run({ order: 3, steps: 16, spacing: 'karras' })).v, reference);
+    // measured 0.038 → 0.0038 (ratio 10 ≥ 2³)
+    expect(e8 / e16).toBeGreaterThan(6);
+    expect(e16).toBeLessThan(0.01);
+    // the same Karras grid (ρ = 3) given as explicit times equals the spacing option
+    const times = timeSteps(6, { tMin, spacing: 'karras', rho: 3, sde });
+    const a = await run({ order: 2, steps: 6, spacing: 'karras', rho: 3 });
+    const b = await run({ order: 2, timesteps: times, steps: 99, spacing: 'uniform' });
+    expect(meanAbsDiff(a.v, b.v)).toBe(0);
+    expect(b.nfe).toBe(12);
+  });
+
+  it.each([1, 2, 3] as const)(
+    "finalStep 'clean' (order %i): the last step returns x̂_0 of the state at tMin (Tweedie), one evaluation",
+    async (order) => {
+      // 'clean' with 6 steps evaluates the 6 times of the 5-step 'tMin' grid, then steps to σ = 0
+      const a = await run({ order, steps: 5 });
+      const b = await run({ order, steps: 6, finalStep: 'clean' });
+      expect(b.nfe).toBe(order * 5 + 1);
+      expectTensorsClose(b.v, referenceDenoise(spec, a.v, tMin), { rtol: 1e-4, atol: 1e-4 });
+    },
+  );
+});
+
 describe('dpmSolverSample bookkeeping', () => {
   it('checks its options and leaks no tensors', async () => {
     const sde = new VPSDE({ N: 30 });
@@ -95,10 +136,27 @@ describe('dpmSolverSample bookkeeping', () => {
     await expect(dpmSolverSample({ sde, model, shape: [2, 2], timesteps: [1] })).rejects.toThrow(
       /^options\.timesteps: /,
     );
+    await expect(dpmSolverSample({ sde, model, shape: [2, 2], finalStep: 'zero' as never })).rejects.toThrow(
+      /^options\.finalStep: /,
+    );
+    await expect(dpmSolverSample({ sde, model, shape: [2, 2], spacing: 'karras', rho: -1 })).rejects.toThrow(
+      /^options\.rho: /,
+    );
     for (const order of [1, 2, 3] as const) {
-      await expectNoLeaks(() =>
-        dpmSolverSample({ sde, model, shape: [3, 2], steps: 3, order, seed: 1, onStep: () => {} }),
-      );
+      for (const finalStep of ['tMin', 'clean'] as const) {
+        await expectNoLeaks(() =>
+          dpmSolverSample({
+            sde,
+            model,
+            shape: [3, 2],
+            steps: 3,
+            order,
+            finalStep,
+            seed: 1,
+            onStep: () => {},
+          }),
+        );
+      }
     }
   });
 });

@@ -8,6 +8,7 @@ export {
 } from './ddim.js';
 export { type DPMSolverOptions, dpmSolverSample } from './dpm-solver.js';
 export {
+  type DPMSolverPlusPlusAlgorithm,
   type DPMSolverPlusPlusOptions,
   type DPMSolverPlusPlusState,
   DPMSolverPlusPlusStepper,
@@ -42,6 +43,7 @@ export { type Corrector, type PCSampleOptions, type Predictor, pcSample } from '
 export { SbmSamplingError } from './sampling-error.js';
 export type { SampleResult, SamplerBaseOptions, StepCallbackInfo } from './sampling-run.js';
 export type { StepInfo, StepOutput } from './stepper.js';
+export type { LogSNRMarginals, TimeGridOptions } from './time-grid.js';
 export {
   disposeUniPCState,
   type UniPCSampleOptions,

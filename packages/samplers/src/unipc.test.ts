@@ -298,7 +298,9 @@ describe('UniPC: time grids, clean data, the stepper', () => {
     expect(owned).toEqual([2, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4]);
     expect(new Set(live.slice(2)).size).toBe(1);
     expectTensorsClose(x, samples, { rtol: 1e-5, atol: 1e-5 });
-    disposeUniPCState(state);
+    const held = tf.memory().numTensors;
+    stepper.release(state);
+    expect(tf.memory().numTensors).toBe(held - 4); // the three outputs and the last sample
     tf.dispose([x, samples, xT]);
   });
 

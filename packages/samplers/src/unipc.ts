@@ -289,6 +289,11 @@ export class UniPCStepper {
     this.steps = this.#schedule.length;
   }
 
+  /** Disposes the tensors of a final state (the same as {@link disposeUniPCState}). */
+  release(state: UniPCState | undefined): void {
+    disposeUniPCState(state);
+  }
+
   /** The steps: evaluate at `info.t`, step to `info.tNext` (`null`: clean data). */
   schedule(): StepInfo[] {
     return [...this.#schedule];

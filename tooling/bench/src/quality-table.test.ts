@@ -25,8 +25,8 @@ describe('stepsForBudget', () => {
 
 describe('nfeCell / bestAtBudget', () => {
   it('shows the NFE only when below the budget and refuses one above it', () => {
-    expect(nfeCell(3.14159, 10, 10)).toBe('3.14');
-    expect(nfeCell(3.14159, 9, 10)).toBe('3.14 (9)');
+    expect(nfeCell(4.126, 10, 10)).toBe('4.13');
+    expect(nfeCell(4.126, 9, 10)).toBe('4.13 (9)');
     expect(() => nfeCell(1, 11, 10)).toThrow(/^nfe/);
   });
 

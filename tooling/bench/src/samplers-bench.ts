@@ -136,6 +136,20 @@ const entries: Entry[] = [
     defaultSpacing: 'logSNR',
     run: (o, steps, g) => dpmSolverPlusPlusSample({ ...o, ...g, steps }),
   },
+  {
+    label: 'DPM-Solver++(3M)',
+    perStep: 1,
+    extra: 0,
+    defaultSpacing: 'logSNR',
+    run: (o, steps, g) => dpmSolverPlusPlusSample({ ...o, ...g, steps, order: 3 }),
+  },
+  {
+    label: 'DPM-Solver++(2M) SDE',
+    perStep: 1,
+    extra: 0,
+    defaultSpacing: 'logSNR',
+    run: (o, steps, g) => dpmSolverPlusPlusSample({ ...o, ...g, steps, algorithm: 'sde-dpmsolver++' }),
+  },
   ...([2, 3] as const).flatMap((order) =>
     (['bh1', 'bh2'] as const).map(
       (variant): Entry => ({
