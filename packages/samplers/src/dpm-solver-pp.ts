@@ -1,9 +1,8 @@
 import { convertPrediction, describeValue, type Parameterization, SbmArgumentError } from '@sbm/sde';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  guarded,
   linearCombination,
-  priorStdOf,
+  runMultistep,
   type SampleResult,
   type SamplerBaseOptions,
   SamplingRun,
@@ -335,34 +334,5 @@ export interface DPMSolverPlusPlusOptions
 export async function dpmSolverPlusPlusSample(options: DPMSolverPlusPlusOptions): Promise<SampleResult> {
   const run = new SamplingRun('dpmSolverPlusPlusSample', options);
   const stepper = new DPMSolverPlusPlusStepper({ ...options, prediction: 'x0' });
-  const schedule = stepper.schedule();
-  const noisy = stepper.algorithm === 'sde-dpmsolver++';
-  let history: DPMSolverPlusPlusState | undefined;
-  try {
-    const samples = await guarded(run.initial(priorStdOf(options.sde)), async (holder) => {
-      for (const info of schedule) {
-        const x0 = await run.evaluate(holder.x, info.t, 'x0');
-        const noise = noisy && info.tNext !== null ? run.noise() : undefined;
-        let out: StepOutput<DPMSolverPlusPlusState>;
-        try {
-          out = stepper.step(x0, info, holder.x, history, noise);
-        } finally {
-          tf.dispose([x0, noise]);
-        }
-        history = out.state;
-        holder.x.dispose();
-        holder.x = out.prevSample;
-        await run.afterStep(
-          info.index,
-          schedule.length,
-          info.tNext ?? 0,
-          holder.x,
-          run.keepDenoised(out.denoised),
-        );
-      }
-    });
-    return { samples, nfe: run.nfe };
-  } finally {
-    stepper.release(history);
-  }
+  return runMultistep(run, stepper, 'x0', stepper.algorithm === 'sde-dpmsolver++');
 }

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ModelAdapter, type ModelLike, wrapModel } from './model-adapter.js';
 import { NoiseStreams } from './noise-streams.js';
 import { SbmSamplingError } from './sampling-error.js';
+import type { StepInfo, StepOutput } from './stepper.js';
 
 const CPU_BACKENDS = new Set(['cpu', 'wasm', 'tensorflow']);
 
@@ -285,4 +286,53 @@ export function readTimesList(times: readonly number[], T: number, name = 'optio
 export function priorStdOf(sde: MarginalCoefficients): number {
   const p = (sde as { priorStd?: unknown }).priorStd;
   return typeof p === 'number' ? p : Math.hypot(sde.alpha(sde.T), sde.sigma(sde.T));
+}
+
+/** What {@link runMultistep} needs of a multistep stepper (DPM-Solver++, UniPC). @internal */
+export interface MultistepStepper<S> {
+  schedule(): StepInfo[];
+  step(modelOutput: tf.Tensor, info: StepInfo, x: tf.Tensor, state?: S, noise?: tf.Tensor): StepOutput<S>;
+  release(state: S | undefined): void;
+}
+
+/**
+ * The sampling loop of a stateless multistep stepper: per step one model evaluation converted to `to`,
+ * fresh noise when `noisy` (not on a step to clean data), the state handed from step to step and released
+ * at the end (also on error). @internal
+ */
+export async function runMultistep<S>(
+  run: SamplingRun,
+  stepper: MultistepStepper<S>,
+  to: Parameterization,
+  noisy: boolean,
+): Promise<SampleResult> {
+  const schedule = stepper.schedule();
+  let history: S | undefined;
+  try {
+    const samples = await guarded(run.initial(priorStdOf(run.sde)), async (holder) => {
+      for (const info of schedule) {
+        const output = await run.evaluate(holder.x, info.t, to);
+        const noise = noisy && info.tNext !== null ? run.noise() : undefined;
+        let out: StepOutput<S>;
+        try {
+          out = stepper.step(output, info, holder.x, history, noise);
+        } finally {
+          tf.dispose([output, noise]);
+        }
+        history = out.state;
+        holder.x.dispose();
+        holder.x = out.prevSample;
+        await run.afterStep(
+          info.index,
+          schedule.length,
+          info.tNext ?? 0,
+          holder.x,
+          run.keepDenoised(out.denoised),
+        );
+      }
+    });
+    return { samples, nfe: run.nfe };
+  } finally {
+    stepper.release(history);
+  }
 }

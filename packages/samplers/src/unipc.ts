@@ -1,9 +1,8 @@
 import { convertPrediction, describeValue, type Parameterization, SbmArgumentError } from '@sbm/sde';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  guarded,
   linearCombination,
-  priorStdOf,
+  runMultistep,
   type SampleResult,
   type SamplerBaseOptions,
   SamplingRun,
@@ -510,33 +509,5 @@ export interface UniPCSampleOptions
 export async function unipcSample(options: UniPCSampleOptions): Promise<SampleResult> {
   const run = new SamplingRun('unipcSample', options);
   const to: Parameterization = options.predictX0 === false ? 'eps' : 'x0';
-  const stepper = new UniPCStepper({ ...options, prediction: to });
-  const schedule = stepper.schedule();
-  let history: UniPCState | undefined;
-  try {
-    const samples = await guarded(run.initial(priorStdOf(options.sde)), async (holder) => {
-      for (const info of schedule) {
-        const output = await run.evaluate(holder.x, info.t, to);
-        let result: StepOutput<UniPCState>;
-        try {
-          result = stepper.step(output, info, holder.x, history);
-        } finally {
-          output.dispose();
-        }
-        history = result.state;
-        holder.x.dispose();
-        holder.x = result.prevSample;
-        await run.afterStep(
-          info.index,
-          schedule.length,
-          info.tNext ?? 0,
-          holder.x,
-          run.keepDenoised(result.denoised),
-        );
-      }
-    });
-    return { samples, nfe: run.nfe };
-  } finally {
-    disposeUniPCState(history);
-  }
+  return runMultistep(run, new UniPCStepper({ ...options, prediction: to }), to, false);
 }
