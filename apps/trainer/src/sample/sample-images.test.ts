@@ -1,0 +1,96 @@
+import { wrapModel } from '@sbm/samplers';
+import { VPSDE } from '@sbm/sde';
+import { expectNoLeaks, useCpuBackend } from '@sbm/test-utils';
+import { createUNet, unetPreset } from '@sbm/unet';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Image8 } from './png-io.js';
+import { type IndexBatch, sampleImages, shardBatches } from './sample-images.js';
+
+beforeAll(useCpuBackend);
+
+describe('shardBatches', () => {
+  it('gives every shard whole global batches; together they are the unsharded batches', () => {
+    for (const [count, batch, total] of [
+      [50_000, 128, 16],
+      [10, 4, 3],
+      [5, 2, 4],
+      [3, 8, 2],
+    ] as const) {
+      const all = shardBatches(count, batch, { index: 0, total: 1 });
+      const union = Array.from({ length: total }, (_, index) =>
+        shardBatches(count, batch, { index, total }),
+      ).flat();
+      expect(union).toEqual(all);
+      expect(all.at(-1)!.end).toBe(count);
+      for (const b of all) expect(b.start % batch).toBe(0);
+    }
+    expect(() => shardBatches(5, 0, { index: 0, total: 1 })).toThrow(/^batchSize: expected an integer >= 1/);
+  });
+});
+
+describe('sampleImages', () => {
+  // A real (randomly initialized) DDPM-style U-Net; its output is whatever it is, but deterministic.
+  const sde = new VPSDE();
+  const net = createUNet(unetPreset('tiny/ddpm', { imageSize: 8, numChannels: 1 }));
+  const model = wrapModel(net.model, { sde, prediction: 'eps', timeInput: 'index', name: 'tiny/ddpm' });
+  afterAll(() => net.dispose());
+
+  const run = async (shard: { index: number; total: number }) => {
+    const got: [IndexBatch, Image8[]][] = [];
+    const { nfe } = await sampleImages({
+      sde,
+      model,
+      sampler: 'ddim',
+      samplerOptions: { steps: 3 },
+      sampleShape: [8, 8, 1],
+      count: 5,
+      batchSize: 2,
+      seed: 17,
+      shard,
+      centered: true,
+      onBatch: (batch, images) => {
+        got.push([batch, images]);
+      },
+    });
+    return { got, nfe };
+  };
+
+  it('two shards together equal one unsharded run, image for image', async () => {
+    const whole = await run({ index: 0, total: 1 });
+    expect(whole.got.map(([b]) => [b.start, b.end])).toEqual([
+      [0, 2],
+      [2, 4],
+      [4, 5],
+    ]);
+    expect(whole.nfe).toBe(9);
+    const first = await run({ index: 0, total: 2 });
+    const second = await run({ index: 1, total: 2 });
+    const images = (r: typeof whole) =>
+      r.got.flatMap(([, ims]) => ims.map((im) => Buffer.from(im.data).toString('hex')));
+    expect([...images(first), ...images(second)]).toEqual(images(whole));
+    // and the images are not trivially equal to each other
+    expect(new Set(images(whole)).size).toBe(5);
+  });
+
+  it('leaves no tensors behind', async () => {
+    await expectNoLeaks(() => run({ index: 1, total: 3 }));
+  });
+
+  it('names an unknown sampler', async () => {
+    await expect(
+      sampleImages({
+        sde,
+        model,
+        sampler: 'heun',
+        sampleShape: [8, 8, 1],
+        count: 1,
+        batchSize: 1,
+        seed: 1,
+        centered: true,
+      }),
+    ).rejects.toThrow(
+      /^sampling.sampler: expected one of pc, ode, ddpm, ddim, edm, dpm-solver, dpm-solver\+\+, unipc, got 'heun'/,
+    );
+  });
+});

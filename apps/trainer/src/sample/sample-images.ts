@@ -1,0 +1,89 @@
+import type { ModelAdapter } from '@sbm/samplers';
+import type { MarginalCoefficients } from '@sbm/sde';
+import { toImages } from './image-grid.js';
+import type { Image8 } from './png-io.js';
+import { samplerByName } from './sampler-registry.js';
+import type { Shard } from './shard.js';
+
+/** A batch of sample indices `[start, end)`. */
+export interface IndexBatch {
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * The batches of shard `i` of `n` for `count` samples in batches of `batchSize`: the run's batches are the
+ * fixed global ranges `[k·batchSize, min((k+1)·batchSize, count))`, and shard `i` takes batches
+ * `⌊i·K/n⌋ … ⌊(i+1)·K/n⌋ − 1` of the `K` of them. Every shard's batch is thus the very batch an unsharded
+ * run computes (same indices, same size), so the union of the shards equals the unsharded run image for
+ * image on any backend, even where a backend's arithmetic depends on the batch size.
+ */
+export function shardBatches(count: number, batchSize: number, shard: Shard): IndexBatch[] {
+  if (!(Number.isInteger(count) && count >= 0))
+    throw new Error(`count: expected an integer >= 0, got ${count}`);
+  if (!(Number.isInteger(batchSize) && batchSize >= 1)) {
+    throw new Error(`batchSize: expected an integer >= 1, got ${batchSize}`);
+  }
+  const K = Math.ceil(count / batchSize);
+  const first = Math.floor((shard.index * K) / shard.total);
+  const last = Math.floor(((shard.index + 1) * K) / shard.total);
+  const out: IndexBatch[] = [];
+  for (let k = first; k < last; k++)
+    out.push({ start: k * batchSize, end: Math.min((k + 1) * batchSize, count) });
+  return out;
+}
+
+/** Options of {@link sampleImages}. */
+export interface SampleImagesOptions {
+  /** The process the model was trained for (an SDE, or discrete marginals). */
+  sde: MarginalCoefficients;
+  /** The wrapped model (e.g. the EMA network). */
+  model: ModelAdapter;
+  /** A sampler name of the registry (`'ddim'`, `'unipc'`, `'pc'`, …). */
+  sampler: string;
+  /** The sampler's own options (steps, spacing, …). */
+  samplerOptions?: Record<string, unknown>;
+  /** Shape of one sample `[H, W, C]`. */
+  sampleShape: readonly [number, number, number];
+  /** Samples in the whole (unsharded) run. */
+  count: number;
+  /** Samples per model batch (wasm's 4 GiB heap bounds it). */
+  batchSize: number;
+  /** Seed of the run: sample k's noise comes from stream k of this seed (@sbm/samplers' NoiseStreams). */
+  seed: number;
+  /** This process's shard, default the whole run. */
+  shard?: Shard;
+  /** Whether the data was scaled to `[−1, 1]` (else `[0, 1]`). */
+  centered: boolean;
+  /** Receives each batch's images with their global indices (awaited). */
+  onBatch?: (batch: IndexBatch, images: Image8[]) => void | Promise<void>;
+}
+
+/**
+ * Samples the images of one shard of a run with any sampler of @sbm/samplers, batch by batch (each batch
+ * with `firstSample` = its first global index, so that sample k is the same in any shard), and hands the
+ * 8-bit images to `onBatch`. Returns the batches done and the model evaluations spent.
+ */
+export async function sampleImages(
+  options: SampleImagesOptions,
+): Promise<{ batches: IndexBatch[]; nfe: number }> {
+  const run = samplerByName(options.sampler);
+  const batches = shardBatches(options.count, options.batchSize, options.shard ?? { index: 0, total: 1 });
+  let nfe = 0;
+  for (const batch of batches) {
+    const shape = [batch.end - batch.start, ...options.sampleShape];
+    const result = await run({
+      ...options.samplerOptions,
+      sde: options.sde,
+      model: options.model,
+      shape,
+      seed: options.seed,
+      firstSample: batch.start,
+    });
+    nfe += result.nfe;
+    const values = (await result.samples.data()) as Float32Array;
+    result.samples.dispose();
+    await options.onBatch?.(batch, toImages(values, shape, options.centered));
+  }
+  return { batches, nfe };
+}
