@@ -90,7 +90,7 @@ describe('sampleImages', () => {
         centered: true,
       }),
     ).rejects.toThrow(
-      /^sampling.sampler: expected one of pc, ode, ddpm, ddim, edm, dpm-solver, dpm-solver\+\+, unipc, got 'heun'/,
+      /^sampling.sampler: expected one of pc, ode, ddpm, ddim, edm, dpmSolver, dpmSolverPlusPlus, unipc, got 'heun'/,
     );
   });
 });

@@ -10,15 +10,15 @@ import {
   unipcSample,
 } from '@sbm/samplers';
 
-/** The samplers of @sbm/samplers by the names the trainer's config and CLI use. */
+/** The samplers of @sbm/samplers by the names the trainer's config and CLI use (`sampling.sampler`). */
 export const SAMPLERS = {
   pc: pcSample,
   ode: odeSample,
   ddpm: ddpmSample,
   ddim: ddimSample,
   edm: edmSample,
-  'dpm-solver': dpmSolverSample,
-  'dpm-solver++': dpmSolverPlusPlusSample,
+  dpmSolver: dpmSolverSample,
+  dpmSolverPlusPlus: dpmSolverPlusPlusSample,
   unipc: unipcSample,
 } as const;
 

@@ -1,0 +1,330 @@
+import { appendFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { wrapModel } from '@sbm/samplers';
+import { createUNet, type UNet } from '@sbm/unet';
+import * as tf from '@tensorflow/tfjs-core';
+import { writeFileAtomic } from '../checkpoint/atomic-file.js';
+import { openCheckpointDir } from '../checkpoint/checkpoint-dir.js';
+import { exportTrainStateModel } from '../checkpoint/export-model.js';
+import {
+  readModelWeights,
+  restoreTrainState,
+  type TrainState,
+  trainStateFromCheckpoint,
+  trainStateToCheckpoint,
+  withModelShapes,
+} from '../checkpoint/train-state.js';
+import type { Reporter } from '../cli/progress.js';
+import { resolveModelIO } from '../config/model-io.js';
+import type { TrainerConfig } from '../config/schema.js';
+import { resolveUNetConfig } from '../config/unet-config.js';
+import { writeResolvedConfig } from '../config/write-resolved-config.js';
+import type { ArrayDataset } from '../data/dataset.js';
+import { type BatchPosition, createBatchStream, prefetch } from '../data/pipeline.js';
+import { imageGrid } from '../sample/image-grid.js';
+import { encodePng } from '../sample/png-io.js';
+import { sampleImages } from '../sample/sample-images.js';
+import { ExponentialMovingAverage } from '../train/ema.js';
+import { checkUNetForLoss, lossForConfig, type TrainingLoss, unetNetwork } from '../train/loss-for-config.js';
+import { ScoreSdeAdam } from '../train/optimizer.js';
+import { NonFiniteLossError, trainStep } from '../train/train-step.js';
+import { trainableVariables } from '../train/variables.js';
+import { loadTrainingSet } from './load-dataset.js';
+import { withSeededRandom } from './seeded-random.js';
+
+/** Options of {@link trainRun}. */
+export interface TrainRunOptions {
+  /** The resolved, validated configuration. */
+  config: TrainerConfig;
+  /** The run directory: `config.json`, `metrics.jsonl`, `checkpoints/`, `samples/`, `export/`. */
+  runDir: string;
+  /** Progress and messages. */
+  reporter: Reporter;
+  /** Train until this many steps are done in all (default `training.nIters`). */
+  steps?: number;
+  /** Stop (with a checkpoint) once this many seconds of this process's training have passed. */
+  maxSeconds?: number;
+  /** Checkpoints to keep (default 3). */
+  keep?: number;
+  /** Resume from the previous good checkpoint when the newest one is unreadable (default false: error). */
+  fallback?: boolean;
+  /** Aborting it stops the run after the current step, with a checkpoint (SIGINT/SIGTERM in the CLI). */
+  signal?: AbortSignal;
+  /** The training set (default: loaded from `config.data`). */
+  dataset?: ArrayDataset;
+  /** Sample grid at every snapshot (default `training.snapshotSampling`); samples in the grid (default 16). */
+  snapshotSamples?: number;
+}
+
+/** How {@link trainRun} ended. */
+export interface TrainRunResult {
+  /** Steps done in all. */
+  step: number;
+  /** `'done'`: reached the step count; `'stopped'`: the signal; `'time'`: `maxSeconds`. */
+  reason: 'done' | 'stopped' | 'time';
+  /** The loss of every step this process ran, in order. */
+  losses: { step: number; loss: number }[];
+  /** The exported EMA model directory (on `'done'`). */
+  exportDir?: string;
+}
+
+/** The position after `batch` (the next batch to draw on resume). */
+function after(position: BatchPosition): BatchPosition {
+  return { epoch: position.epoch, index: position.index + 1 };
+}
+
+/** One line of `metrics.jsonl`. */
+interface MetricsLine {
+  step: number;
+  loss: number;
+  gradNorm: number;
+  lr: number;
+  imagesPerSecond?: number;
+  time: string;
+}
+
+/**
+ * Trains a score model as score_sde's `run_lib.train` does, resumable step for step:
+ * the config's U-Net and loss (`lossForConfig`), score_sde's Adam with warm-up and clipping, the EMA,
+ * a deterministic data order and per-step noise seeds. Writes `config.json`, `metrics.jsonl` (every
+ * `training.logFreq` steps), atomic checkpoints (a step-0 one at the start of a new run, then every
+ * `snapshotFreqForPreemption` and `snapshotFreq` steps, on a stop request and at the end; the last `keep`
+ * kept), sample grids from the EMA weights at every `snapshotFreq`, and at the end the EMA model in
+ * `export/` (what @sbm/samplers users load). A run directory with checkpoints is resumed from the newest.
+ *
+ * A non-finite loss or gradient stops the run with a {@link NonFiniteLossError} whose message says what
+ * went wrong and which checkpoint is the last good one; nothing is saved after it.
+ */
+export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult> {
+  const { config, runDir, reporter } = options;
+  const totalSteps = options.steps ?? config.training.nIters;
+  await mkdir(runDir, { recursive: true });
+  await writeResolvedConfig(runDir, config);
+  const unetConfig = resolveUNetConfig(config);
+  const lossConfig = lossForConfig({
+    sde: config.sde,
+    continuous: config.training.continuous,
+    reduceMean: config.training.reduceMean,
+    likelihoodWeighting: config.training.likelihoodWeighting,
+    tMin: config.training.tMin,
+  });
+  checkUNetForLoss(lossConfig, unetConfig);
+  const dataset = options.dataset ?? (await loadTrainingSet(config.data));
+  // Initial weights from the run's seed (stream 0); step k's dropout from (seed, k + 1).
+  const net = withSeededRandom(config.seed, 0, () => createUNet(unetConfig));
+  const variables = trainableVariables(net);
+  const optimizer = new ScoreSdeAdam({
+    lr: config.optim.lr,
+    beta1: config.optim.beta1,
+    beta2: config.optim.beta2,
+    eps: config.optim.eps,
+    weightDecay: config.optim.weightDecay,
+    warmup: config.optim.warmup,
+    gradClip: config.optim.gradClip ?? -1,
+  });
+  const ema = new ExponentialMovingAverage(variables, { decay: config.model.emaRate });
+  const checkpoints = await openCheckpointDir(join(runDir, 'checkpoints'), {
+    keep: options.keep ?? 3,
+    onWarning: (m) => reporter.warn(m),
+  });
+  try {
+    let position: BatchPosition = { epoch: 0, index: 0 };
+    const latest = await checkpoints.latest({ fallback: options.fallback ?? false });
+    let lastSaved: string | undefined;
+    if (latest) {
+      const state = trainStateFromCheckpoint(latest.checkpoint);
+      restoreTrainState(state, { model: net.model });
+      if (state.optimizer) optimizer.setState(state.optimizer, variables);
+      if (state.ema && state.emaInfo) {
+        const shadow = Object.fromEntries(Object.entries(state.ema).map(([name, w]) => [name, w.data]));
+        ema.setState({ ...state.emaInfo, shadow });
+      }
+      position = state.data;
+      lastSaved = latest.path;
+      reporter.info(`resuming ${runDir} at step ${state.step} from ${latest.path}`);
+    }
+    const snapshot = (): TrainState => ({
+      step: optimizer.step,
+      config: config as unknown as Record<string, unknown>,
+      weights: readModelWeights(net.model),
+      ema: withModelShapes(net.model, ema.getState().shadow),
+      emaInfo: { decay: ema.getState().decay, numUpdates: ema.getState().numUpdates },
+      optimizer: optimizer.getState(),
+      data: position,
+      rng: Uint32Array.of(config.seed >>> 0),
+    });
+    const save = async (): Promise<string> => {
+      const { path } = await checkpoints.save(optimizer.step, trainStateToCheckpoint(snapshot()));
+      lastSaved = path;
+      reporter.event({ event: 'checkpoint', step: optimizer.step, path });
+      return path;
+    };
+    // A new run saves its initial weights first: initializers are not seeded, and a resume must start
+    // from the same weights as the run it continues.
+    if (!latest) await save();
+
+    const stream = prefetch(
+      createBatchStream({
+        dataset,
+        batchSize: config.training.batchSize,
+        seed: config.seed,
+        randomFlip: 'randomFlip' in config.data ? config.data.randomFlip : false,
+        centered: 'centered' in config.data ? config.data.centered : true,
+        position,
+      }),
+    );
+    const model = lossConfig.wrap(unetNetwork(net));
+    const conditional = config.data.numClasses > 0;
+    const losses: { step: number; loss: number }[] = [];
+    const metricsFile = join(runDir, 'metrics.jsonl');
+    const started = performance.now();
+    let windowStart = performance.now();
+    let windowSteps = 0;
+    let reason: TrainRunResult['reason'] = 'done';
+    reporter.start('train', totalSteps, optimizer.step);
+    while (optimizer.step < totalSteps) {
+      const batch = await stream.next();
+      const x = tf.tensor(batch.x, batch.shape);
+      const labels = batch.labels && conditional ? tf.tensor1d(batch.labels, 'int32') : undefined;
+      let result: ReturnType<typeof trainStep>;
+      try {
+        result = withSeededRandom(config.seed, optimizer.step + 1, () =>
+          trainStep(
+            { variables, model, loss: lossConfig.loss, optimizer, ema, runSeed: config.seed },
+            labels ? { x, labels } : x,
+          ),
+        );
+      } catch (error) {
+        if (error instanceof NonFiniteLossError) {
+          error.message += `; the last good checkpoint is ${lastSaved ?? 'none'} (nothing was saved after this step)`;
+        }
+        throw error;
+      } finally {
+        tf.dispose([x, labels]);
+      }
+      position = after(batch.position);
+      losses.push({ step: result.step + 1, loss: result.loss });
+      windowSteps++;
+      const step = optimizer.step;
+      if (step % config.training.logFreq === 0 || step === totalSteps) {
+        const seconds = (performance.now() - windowStart) / 1000;
+        const line: MetricsLine = {
+          step,
+          loss: result.loss,
+          gradNorm: result.gradNorm,
+          lr: result.lr,
+          imagesPerSecond: seconds > 0 ? (windowSteps * config.training.batchSize) / seconds : undefined,
+          time: new Date().toISOString(),
+        };
+        await appendFile(metricsFile, `${JSON.stringify(line)}\n`);
+        windowStart = performance.now();
+        windowSteps = 0;
+      }
+      reporter.update(step, { loss: result.loss });
+      const { snapshotFreq, snapshotFreqForPreemption } = config.training;
+      if (
+        step % snapshotFreq === 0 &&
+        (options.snapshotSamples ?? 1) > 0 &&
+        config.training.snapshotSampling
+      ) {
+        await writeSampleGrid(
+          net,
+          lossConfig,
+          config,
+          variables,
+          ema,
+          join(runDir, 'samples', `step-${step}.png`),
+          options.snapshotSamples ?? 16,
+        );
+      }
+      if (step % snapshotFreqForPreemption === 0 || step % snapshotFreq === 0) await save();
+      if (options.signal?.aborted) {
+        reason = 'stopped';
+        break;
+      }
+      if (options.maxSeconds !== undefined && (performance.now() - started) / 1000 >= options.maxSeconds) {
+        reason = 'time';
+        break;
+      }
+    }
+    reporter.finish({ step: optimizer.step, reason });
+    if (!lastSaved?.endsWith(`${String(optimizer.step).padStart(8, '0')}.sbmckpt`)) await save();
+    let exportDir: string | undefined;
+    if (reason === 'done') {
+      exportDir = join(runDir, 'export');
+      const io = resolveModelIO(config);
+      const state = snapshot();
+      await exportTrainStateModel(exportDir, state, {
+        unetConfig,
+        info: {
+          sde: { ...sdeInfo(config) },
+          prediction: io.prediction,
+          timeInput: io.timeInput,
+          numTrainSteps: 1000,
+        },
+      });
+    }
+    return { step: optimizer.step, reason, losses, exportDir };
+  } finally {
+    optimizer.dispose();
+    ema.dispose();
+    net.dispose();
+  }
+}
+
+/** The sidecar's SDE description of a config. */
+function sdeInfo(config: TrainerConfig) {
+  const s = config.sde;
+  return s.kind === 've'
+    ? { kind: 've' as const, sigmaMin: s.sigmaMin, sigmaMax: s.sigmaMax, N: s.numScales }
+    : { kind: s.kind, betaMin: s.betaMin, betaMax: s.betaMax, N: s.numScales };
+}
+
+/** Samples `count` images with the EMA weights and the config's sampler, and writes a PNG grid. */
+async function writeSampleGrid(
+  net: UNet,
+  lossConfig: TrainingLoss,
+  config: TrainerConfig,
+  variables: ReturnType<typeof trainableVariables>,
+  ema: ExponentialMovingAverage,
+  file: string,
+  count: number,
+): Promise<void> {
+  const io = resolveModelIO(config);
+  ema.store(variables);
+  ema.copyTo(variables);
+  try {
+    const adapter = wrapModel(net.model, {
+      sde: lossConfig.sde,
+      prediction: io.prediction,
+      timeInput: io.timeInput,
+      numTrainSteps: 1000,
+      name: 'EMA network',
+    });
+    const { sampler, numSamples: _n, batchSize: _b, ...samplerOptions } = config.sampling;
+    const images: Parameters<typeof imageGrid>[0][number][] = [];
+    const r = config.data.dataset === 'toy' ? 0 : config.data.resolution;
+    const channels = config.data.dataset === 'toy' ? 0 : config.data.channels;
+    await sampleImages({
+      sde: lossConfig.sde,
+      model: adapter,
+      sampler,
+      samplerOptions,
+      sampleShape: [r, r, channels],
+      count,
+      batchSize: count,
+      seed: config.seed,
+      centered: 'centered' in config.data ? config.data.centered : true,
+      onBatch: (_batch, ims) => {
+        images.push(...ims);
+      },
+    });
+    await mkdir(join(file, '..'), { recursive: true });
+    const png = encodePng(imageGrid(images, { padding: 2 }));
+    await writeFileAtomic(file, async (handle) => {
+      await handle.writeFile(png);
+    });
+  } finally {
+    ema.restore(variables);
+  }
+}
