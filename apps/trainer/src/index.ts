@@ -1,2 +1,45 @@
-// The trainer's library API (the CLI in src/cli is a thin layer over it).
-export {};
+// The trainer's library API; the `sbm` command line (src/cli) is a thin layer over it.
+
+export { type CheckpointDir, latestCheckpoint, openCheckpointDir } from './checkpoint/checkpoint-dir.js';
+export { CheckpointError } from './checkpoint/checkpoint-error.js';
+export { readCheckpoint, writeCheckpoint } from './checkpoint/checkpoint-file.js';
+export {
+  exportModel,
+  exportTrainStateModel,
+  loadExportedModel,
+  modelAdapterOptions,
+  readModelInfo,
+  type SbmModelInfo,
+} from './checkpoint/export-model.js';
+export {
+  type AdamState,
+  restoreTrainState,
+  type TrainState,
+  trainStateFromCheckpoint,
+  trainStateToCheckpoint,
+} from './checkpoint/train-state.js';
+export { type OutputMode, Reporter, type ReporterOptions } from './cli/progress.js';
+export { type CliIo, runCli, UsageError } from './cli/run-cli.js';
+export { ConfigError } from './config/config-error.js';
+export { type LoadConfigOptions, loadConfig } from './config/load.js';
+export { TRAINER_PRESET_NAMES, trainerPreset } from './config/presets.js';
+export { type TrainerConfig, trainerConfigSchema } from './config/schema.js';
+export { resolveUNetConfig } from './config/unet-config.js';
+export { loadCifar10, parseCifar10Batch } from './data/cifar10.js';
+export { CIFAR10_MD5, CIFAR10_URL, downloadCifar10 } from './data/cifar10-download.js';
+export { type ArrayDataset, createDataset } from './data/dataset.js';
+export { loadImageFolder } from './data/image-folder.js';
+export { loadMnist } from './data/mnist.js';
+export { type Batch, type BatchPosition, createBatchStream, prefetch } from './data/pipeline.js';
+export { formatDoctorReport, runDoctor } from './doctor/doctor.js';
+export { assessGpuUse, decideGpuFallback } from './doctor/gpu-fallback.js';
+export { type TrainRunOptions, type TrainRunResult, trainRun } from './run/train-run.js';
+export { imageGrid, toImages } from './sample/image-grid.js';
+export { decodePng, encodePng, type Image8 } from './sample/png-io.js';
+export { type SampleImagesOptions, sampleImages, shardBatches } from './sample/sample-images.js';
+export { SAMPLERS, type SamplerName, samplerByName } from './sample/sampler-registry.js';
+export { parseShard, type Shard, shardFromEnvironment, shardRange } from './sample/shard.js';
+export { ExponentialMovingAverage } from './train/ema.js';
+export { lossForConfig, type TrainingLoss } from './train/loss-for-config.js';
+export { ScoreSdeAdam } from './train/optimizer.js';
+export { NonFiniteLossError, trainStep } from './train/train-step.js';

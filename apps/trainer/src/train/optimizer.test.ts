@@ -1,7 +1,8 @@
 import { SbmArgumentError } from '@sbm/sde';
 import { expectNoLeaks, expectTensorsClose, useCpuBackend } from '@sbm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+// tfjs-core registers no gradients in Node; the tfjs-layers bundle registers them all (and the U-Net needs it anyway).
+import '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type AdamOptions, clipScale, ScoreSdeAdam, warmupLearningRate } from './optimizer.js';
 

@@ -2,7 +2,8 @@ import type { Batch, LossFn, ModelInput } from '@sbm/losses';
 import { SbmArgumentError } from '@sbm/sde';
 import * as tf from '@tensorflow/tfjs-core';
 // Training needs the gradient functions of tfjs-core's ops (a side effect: it registers them once).
-import '@tensorflow/tfjs-core/dist/register_all_gradients.js';
+// tfjs-core registers no gradients in Node; the tfjs-layers bundle registers them all (and the U-Net needs it anyway).
+import '@tensorflow/tfjs-layers';
 import type { ExponentialMovingAverage } from './ema.js';
 import type { ScoreSdeAdam } from './optimizer.js';
 import type { NamedVariables } from './variables.js';

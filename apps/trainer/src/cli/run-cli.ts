@@ -1,0 +1,410 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { type BackendChoice, setupBackend } from '@sbm/backend';
+import { wrapModel } from '@sbm/samplers';
+import { runConvertCli } from '@sbm/unet/node';
+import * as tf from '@tensorflow/tfjs-core';
+import { writeFileAtomic } from '../checkpoint/atomic-file.js';
+import { loadExportedModel, modelAdapterOptions } from '../checkpoint/export-model.js';
+import { ConfigError } from '../config/config-error.js';
+import { loadConfig } from '../config/load.js';
+import { TRAINER_PRESET_NAMES } from '../config/presets.js';
+import { RESOLVED_CONFIG_FILE } from '../config/write-resolved-config.js';
+import { downloadCifar10 } from '../data/cifar10-download.js';
+import { formatDoctorReport, runDoctor } from '../doctor/doctor.js';
+import { assessGpuUse, decideGpuFallback, readProcSelfMaps } from '../doctor/gpu-fallback.js';
+import { trainRun } from '../run/train-run.js';
+import { imageGrid } from '../sample/image-grid.js';
+import { encodePng, type Image8 } from '../sample/png-io.js';
+import { sampleImages } from '../sample/sample-images.js';
+import { samplerByName } from '../sample/sampler-registry.js';
+import { shardFromEnvironment } from '../sample/shard.js';
+import { type OutputMode, type OutputStream, Reporter } from './progress.js';
+
+/** Where the CLI writes and what it reads from its environment (the real process by default). */
+export interface CliIo {
+  out?: OutputStream;
+  err?: OutputStream;
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Aborted on SIGINT/SIGTERM by `main`; a stop request for `train`. */
+  signal?: AbortSignal;
+}
+
+const COMMANDS = ['train', 'sample', 'eval', 'convert', 'doctor', 'download'] as const;
+
+const USAGE = `Usage: sbm <command> [options]
+
+Commands:
+  train      train a score model (score_sde's CIFAR-10 configs on a GPU box, small presets on any CPU)
+  sample     sample images from a run or an exported model, sharded over machines if wanted
+  eval       bits/dim and FID (arrive with @sbm/metrics)
+  convert    convert a score_sde_pytorch .pth checkpoint to a tfjs model (@sbm/unet's converter)
+  doctor     report the GPU setup (driver, CUDA 11.2, cuDNN 8, tfjs-node-gpu) and the backend in use
+  download   download and verify a dataset (cifar10)
+
+Common options: --log pretty|quiet|jsonl (or --quiet, --jsonl), --help.
+Run \`sbm <command> --help\` for a command's options.`;
+
+const HELP: Record<(typeof COMMANDS)[number], string> = {
+  train: `Usage: sbm train --run <dir> [--preset <name> | --config <file.yaml|json>] [--set key=value]...
+
+Trains into <dir> (config.json, metrics.jsonl, checkpoints/, samples/, export/). A run directory with
+checkpoints is resumed from the newest one (its config.json is used unless --preset/--config is given).
+SIGINT/SIGTERM save a checkpoint and exit cleanly.
+
+  --preset <name>        ${TRAINER_PRESET_NAMES.join(', ')}
+  --config <file>        a JSON or YAML config (on top of --preset if both are given)
+  --set key=value        override a config key (repeatable), e.g. --set optim.lr=1e-3
+  --steps <n>            train until n steps in all (default training.nIters)
+  --max-seconds <s>      stop with a checkpoint after s seconds
+  --keep <k>             checkpoints to keep (default 3)
+  --fallback             resume from the previous checkpoint if the newest is unreadable
+  --backend <b>          auto, tensorflow-gpu, tensorflow, wasm or cpu (default: config.backend)
+  --allow-cpu-fallback   train even if the tensorflow backend silently runs on the CPU`,
+  sample: `Usage: sbm sample (--run <dir> | --model <dir>) --out <dir> [options]
+
+Samples images with any sampler of @sbm/samplers from a run's exported EMA model (--run) or an exported /
+converted model directory (--model: model.json + sbm-model.json), to <out>/<index>.png and <out>/grid.png.
+Sample k depends only on (seed, k): shards together equal one unsharded run, image for image.
+
+  --count <n>            samples in the whole run (default 64)
+  --batch <b>            samples per model call (default 64; wasm has a 4 GiB heap)
+  --sampler <name>       pc, ode, ddpm, ddim, edm, dpmSolver, dpmSolverPlusPlus, unipc (default: the run's)
+  --steps <n>            sampler steps; other options with --set sampling.<key>=<value>
+  --seed <s>             the run's seed (default 0)
+  --shard <i/n>          this process's shard (default: JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID, else 0/1)
+  --shards <n>           number of shards when the index comes from the scheduler`,
+  eval: `Usage: sbm eval --run <dir>
+
+Bits/dim (probability-flow ODE likelihood) and FID/IS/KID arrive with @sbm/metrics; until then this command
+only says so.`,
+  convert: `Usage: sbm convert <checkpoint.pth> <out-dir> --preset <name> [--weights ema|model] [--overrides <json>]
+
+Converts a score_sde_pytorch checkpoint to a tfjs LayersModel directory (@sbm/unet's sbm-unet-convert).`,
+  doctor: `Usage: sbm doctor
+
+Reports the platform, Node and N-API, the NVIDIA driver and GPUs, the CUDA 11.2 and cuDNN 8 libraries that
+libtensorflow 2.9.1 loads, whether @tensorflow/tfjs-node-gpu and its native parts are installed, and the backend
+that training would use — with the fix for each missing piece. Exit code 0 when GPU training is ready, 1 if not.`,
+  download: `Usage: sbm download cifar10 --dir <dir> [--url <mirror>] [--file <archive>] [--md5 <hex>]
+
+Downloads cifar-10-binary.tar.gz (resuming a partial download), verifies its MD5, and extracts
+<dir>/cifar-10-batches-bin atomically.`,
+};
+
+function reporterFor(values: { log?: string; quiet?: boolean; jsonl?: boolean }, io: CliIo): Reporter {
+  const mode = (values.quiet ? 'quiet' : values.jsonl ? 'jsonl' : (values.log ?? 'pretty')) as OutputMode;
+  return new Reporter({ mode, out: io.out, err: io.err });
+}
+
+const commonOptions = {
+  help: { type: 'boolean', short: 'h' },
+  log: { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+  jsonl: { type: 'boolean' },
+} as const;
+
+function positiveInt(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`--${name}: expected a positive integer, got '${text}'`);
+  return n;
+}
+
+/** A command-line mistake: printed with the command's usage, exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+async function setup(choice: string | undefined, reporter: Reporter): Promise<string> {
+  const prefer = (choice ?? 'auto') as BackendChoice | 'auto';
+  const report = await setupBackend({ prefer, importModule: (name) => import(name) });
+  reporter.info(report.message);
+  reporter.event({ event: 'backend', backend: report.backendName, choice: report.choice });
+  return report.backendName;
+}
+
+async function train(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      ...commonOptions,
+      run: { type: 'string' },
+      preset: { type: 'string' },
+      config: { type: 'string' },
+      set: { type: 'string', multiple: true },
+      steps: { type: 'string' },
+      'max-seconds': { type: 'string' },
+      keep: { type: 'string' },
+      fallback: { type: 'boolean' },
+      backend: { type: 'string' },
+      'allow-cpu-fallback': { type: 'boolean' },
+    },
+  });
+  if (values.help) return help('train', io);
+  const reporter = reporterFor(values, io);
+  if (values.run === undefined) throw new UsageError('--run: expected the run directory');
+  const resolved = join(values.run, RESOLVED_CONFIG_FILE);
+  let file = values.config;
+  if (values.preset === undefined && file === undefined) {
+    if (!existsSync(resolved)) {
+      throw new UsageError(`--preset or --config: expected one (no ${resolved} to resume from)`);
+    }
+    file = resolved;
+  }
+  const config = await loadConfig({ preset: values.preset, file, set: values.set ?? [] });
+  const backendName = await setup(values.backend ?? config.backend, reporter);
+  if (backendName === 'tensorflow' || (values.backend ?? config.backend) === 'tensorflow-gpu') {
+    const verdict = assessGpuUse({
+      backendName,
+      backend: tf.backend(),
+      procMaps: readProcSelfMaps(),
+      cudaVisibleDevices: (io.env ?? process.env).CUDA_VISIBLE_DEVICES,
+    });
+    const decision = decideGpuFallback(verdict, { allowCpuFallback: values['allow-cpu-fallback'] });
+    if (decision.action === 'refuse') {
+      reporter.error(decision.message);
+      return 1;
+    }
+    if (decision.action === 'warn') reporter.warn(decision.message);
+    else reporter.info(decision.message);
+  }
+  const maxSeconds = values['max-seconds'] === undefined ? undefined : Number(values['max-seconds']);
+  if (maxSeconds !== undefined && !(maxSeconds > 0)) {
+    throw new UsageError(`--max-seconds: expected a positive number, got '${values['max-seconds']}'`);
+  }
+  const result = await trainRun({
+    config,
+    runDir: values.run,
+    reporter,
+    steps: positiveInt('steps', values.steps),
+    maxSeconds,
+    keep: positiveInt('keep', values.keep),
+    fallback: values.fallback,
+    signal: io.signal,
+  });
+  const how = { done: 'finished', stopped: 'stopped on request', time: 'stopped at --max-seconds' }[
+    result.reason
+  ];
+  reporter.info(
+    `${how} at step ${result.step}; checkpoints in ${join(values.run, 'checkpoints')}` +
+      (result.exportDir ? `; EMA model exported to ${result.exportDir}` : ''),
+  );
+  return 0;
+}
+
+async function sample(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      ...commonOptions,
+      run: { type: 'string' },
+      model: { type: 'string' },
+      out: { type: 'string' },
+      count: { type: 'string' },
+      batch: { type: 'string' },
+      sampler: { type: 'string' },
+      steps: { type: 'string' },
+      set: { type: 'string', multiple: true },
+      seed: { type: 'string' },
+      shard: { type: 'string' },
+      shards: { type: 'string' },
+      backend: { type: 'string' },
+    },
+  });
+  if (values.help) return help('sample', io);
+  const reporter = reporterFor(values, io);
+  if ((values.run === undefined) === (values.model === undefined)) {
+    throw new UsageError('--run or --model: expected exactly one');
+  }
+  if (values.out === undefined) throw new UsageError('--out: expected the output directory');
+  const modelDir = values.model ?? join(values.run!, 'export');
+  if (!existsSync(join(modelDir, 'model.json'))) {
+    throw new UsageError(`${modelDir}: no exported model (model.json); finish the run or export it first`);
+  }
+  // Sampler settings: the run's config (if any), then --sampler/--steps/--set sampling.*.
+  let sampling: Record<string, unknown> = { sampler: 'unipc' };
+  if (values.run !== undefined && existsSync(join(values.run, RESOLVED_CONFIG_FILE))) {
+    const sets = [...(values.sampler ? [`sampling.sampler=${values.sampler}`] : []), ...(values.set ?? [])];
+    sampling = {
+      ...(await loadConfig({ file: join(values.run, RESOLVED_CONFIG_FILE), set: sets })).sampling,
+    };
+  } else {
+    if (values.sampler) sampling.sampler = values.sampler;
+    for (const s of values.set ?? []) {
+      const m = /^sampling\.(\w+)=(.*)$/.exec(s);
+      if (!m) throw new UsageError(`--set: expected sampling.<key>=<value> with --model, got '${s}'`);
+      sampling[m[1]!] =
+        m[2] === 'true' ? true : m[2] === 'false' ? false : Number.isNaN(Number(m[2])) ? m[2] : Number(m[2]);
+    }
+  }
+  if (values.steps !== undefined) sampling.steps = positiveInt('steps', values.steps);
+  const {
+    sampler,
+    numSamples: _n,
+    batchSize: _b,
+    ...samplerOptions
+  } = sampling as { sampler: string } & Record<string, unknown>;
+  samplerByName(sampler);
+  const shard = shardFromEnvironment(
+    { shard: values.shard, shards: positiveInt('shards', values.shards) },
+    io.env ?? process.env,
+  );
+  await setup(values.backend, reporter);
+  const { model, info } = await loadExportedModel(modelDir);
+  const adapterOptions = modelAdapterOptions(info);
+  const adapter = wrapModel(model, { ...adapterOptions, name: modelDir });
+  const count = positiveInt('count', values.count) ?? 64;
+  const batchSize = positiveInt('batch', values.batch) ?? 64;
+  const seed = values.seed === undefined ? 0 : Number(values.seed);
+  if (!Number.isInteger(seed) || seed < 0)
+    throw new UsageError(`--seed: expected an integer >= 0, got '${values.seed}'`);
+  await mkdir(values.out, { recursive: true });
+  const first: Image8[] = [];
+  const digits = String(Math.max(count - 1, 0)).length;
+  reporter.start('sample', count);
+  let done = 0;
+  const { batches, nfe } = await sampleImages({
+    sde: adapterOptions.sde,
+    model: adapter,
+    sampler,
+    samplerOptions,
+    sampleShape: [info.data.imageSize, info.data.imageSize, info.data.numChannels],
+    count,
+    batchSize,
+    seed,
+    shard,
+    centered: info.data.centered,
+    onBatch: async (batch, images) => {
+      for (const [i, image] of images.entries()) {
+        const png = encodePng(image);
+        await writeFileAtomic(
+          join(values.out!, `${String(batch.start + i).padStart(digits, '0')}.png`),
+          async (h) => {
+            await h.writeFile(png);
+          },
+        );
+        if (first.length < 64) first.push(image);
+      }
+      done += images.length;
+      reporter.update(done);
+    },
+  });
+  reporter.finish({ images: done, nfe });
+  if (first.length > 0) {
+    const grid = encodePng(imageGrid(first));
+    await writeFileAtomic(
+      join(values.out, shard.total > 1 ? `grid-${shard.index}.png` : 'grid.png'),
+      async (h) => {
+        await h.writeFile(grid);
+      },
+    );
+  }
+  const range = batches.length > 0 ? `${batches[0]!.start}–${batches.at(-1)!.end - 1}` : 'none';
+  reporter.info(
+    `wrote ${done} images (indices ${range}, shard ${shard.index}/${shard.total}, ${nfe} model evaluations) to ${values.out}`,
+  );
+  model.dispose();
+  return 0;
+}
+
+async function doctor(argv: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({ args: argv, options: commonOptions });
+  if (values.help) return help('doctor', io);
+  const report = await runDoctor();
+  const out = io.out ?? process.stdout;
+  if (values.jsonl || values.log === 'jsonl')
+    out.write(`${JSON.stringify({ event: 'doctor', ...report })}\n`);
+  else out.write(`${formatDoctorReport(report, { color: out.isTTY === true })}\n`);
+  return report.gpuReady ? 0 : 1;
+}
+
+async function download(argv: string[], io: CliIo): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      ...commonOptions,
+      dir: { type: 'string' },
+      url: { type: 'string' },
+      file: { type: 'string' },
+      md5: { type: 'string' },
+    },
+  });
+  if (values.help) return help('download', io);
+  if (positionals[0] !== 'cifar10' || positionals.length !== 1) {
+    throw new UsageError(`dataset: expected 'cifar10', got '${positionals.join(' ')}'`);
+  }
+  if (values.dir === undefined) throw new UsageError('--dir: expected the directory to download into');
+  const reporter = reporterFor(values, io);
+  reporter.start('download', 1);
+  const result = await downloadCifar10({
+    dir: values.dir,
+    url: values.url,
+    file: values.file,
+    md5: values.md5,
+  });
+  reporter.finish({ path: result.path });
+  reporter.info(`CIFAR-10 is in ${result.path}`);
+  return 0;
+}
+
+function help(command: (typeof COMMANDS)[number] | undefined, io: CliIo): number {
+  (io.out ?? process.stdout).write(`${command ? HELP[command] : USAGE}\n`);
+  return 0;
+}
+
+/**
+ * The `sbm` command line: `train`, `sample`, `eval`, `convert`, `doctor`, `download`. Returns the exit code:
+ * 0 success, 1 failure, 2 a usage or configuration error (its message names the option or config key).
+ */
+export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<number> {
+  const [command, ...rest] = argv;
+  const err = io.err ?? process.stderr;
+  try {
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      return help(undefined, io);
+    }
+    switch (command) {
+      case 'train':
+        return await train(rest, io);
+      case 'sample':
+        return await sample(rest, io);
+      case 'doctor':
+        return await doctor(rest, io);
+      case 'download':
+        return await download(rest, io);
+      case 'convert':
+        if (rest.includes('--help') || rest.includes('-h')) return help('convert', io);
+        return await runConvertCli(
+          [...rest],
+          (s) => (io.out ?? process.stdout).write(`${s}\n`),
+          (s) => err.write(`${s}\n`),
+        );
+      case 'eval':
+        if (rest.includes('--help') || rest.includes('-h')) return help('eval', io);
+        err.write(
+          'sbm eval: bits/dim and FID arrive with @sbm/metrics (issue 13); nothing is evaluated yet\n',
+        );
+        return 2;
+      default:
+        throw new UsageError(`command: expected one of ${COMMANDS.join(', ')}, got '${command}'`);
+    }
+  } catch (error) {
+    if (
+      error instanceof UsageError ||
+      error instanceof ConfigError ||
+      (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
+      err.write(
+        `sbm ${command ?? ''}: ${(error as Error).message}\nRun \`sbm ${command && COMMANDS.includes(command as never) ? `${command} ` : ''}--help\` for usage.\n`,
+      );
+      return 2;
+    }
+    err.write(`sbm ${command}: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
