@@ -40,6 +40,7 @@ export { type SampleImagesOptions, sampleImages, shardBatches } from './sample/s
 export { SAMPLERS, type SamplerName, samplerByName } from './sample/sampler-registry.js';
 export { parseShard, type Shard, shardFromEnvironment, shardRange } from './sample/shard.js';
 export { ExponentialMovingAverage } from './train/ema.js';
-export { lossForConfig, type TrainingLoss } from './train/loss-for-config.js';
+export { lossForConfig, type TrainingLoss, unetNetwork } from './train/loss-for-config.js';
 export { ScoreSdeAdam } from './train/optimizer.js';
 export { NonFiniteLossError, trainStep } from './train/train-step.js';
+export { trainableVariables } from './train/variables.js';

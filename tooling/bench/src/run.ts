@@ -9,6 +9,7 @@ import { backendBench } from './backend-bench.js';
 import { lossesBench } from './losses-bench.js';
 import { samplersBench } from './samplers-bench.js';
 import { sdeBench } from './sde-bench.js';
+import { trainerBench } from './trainer-bench.js';
 import { unetBench } from './unet-bench.js';
 
 const benches: Record<string, () => Promise<string>> = {
@@ -17,6 +18,7 @@ const benches: Record<string, () => Promise<string>> = {
   samplers: samplersBench,
   losses: lossesBench,
   unet: unetBench,
+  trainer: trainerBench,
 };
 
 const names = process.argv.slice(2);
