@@ -34,6 +34,7 @@ export { type Batch, type BatchPosition, createBatchStream, prefetch } from './d
 export { formatDoctorReport, runDoctor } from './doctor/doctor.js';
 export { assessGpuUse, decideGpuFallback } from './doctor/gpu-fallback.js';
 export { type TrainRunOptions, type TrainRunResult, trainRun } from './run/train-run.js';
+export { createTrainingSetup, type TrainingSetup } from './run/training-setup.js';
 export { imageGrid, toImages } from './sample/image-grid.js';
 export { decodePng, encodePng, type Image8 } from './sample/png-io.js';
 export { type SampleImagesOptions, sampleImages, shardBatches } from './sample/sample-images.js';

@@ -4,20 +4,15 @@ import { join } from 'node:path';
 import { setupBackend } from '@sbm/backend';
 import {
   createBatchStream,
-  ExponentialMovingAverage,
+  createTrainingSetup,
   loadConfig,
   loadMnist,
-  lossForConfig,
   Reporter,
-  resolveUNetConfig,
-  ScoreSdeAdam,
   type TrainerConfig,
-  trainableVariables,
   trainRun,
   trainStep,
-  unetNetwork,
 } from '@sbm/trainer';
-import { countUNetParameters, createUNet } from '@sbm/unet';
+import { countUNetParameters } from '@sbm/unet';
 import * as tf from '@tensorflow/tfjs-core';
 import { stepFlops } from './step-flops.js';
 import { markdownTable } from './timing.js';
@@ -29,33 +24,9 @@ const CIFAR_PRESETS = [
   'vp/ddpm/cifar10_continuous',
 ];
 
-/** The network, loss, optimizer and EMA of a config, on the current backend. */
+/** The network, loss, optimizer and EMA of a config, on the current backend (without warm-up: full lr). */
 function trainingSetup(config: TrainerConfig) {
-  const unetConfig = resolveUNetConfig(config);
-  const net = createUNet(unetConfig);
-  const loss = lossForConfig({
-    sde: config.sde,
-    continuous: config.training.continuous,
-    reduceMean: config.training.reduceMean,
-    likelihoodWeighting: config.training.likelihoodWeighting,
-  });
-  const variables = trainableVariables(net);
-  const optimizer = new ScoreSdeAdam({
-    lr: config.optim.lr,
-    warmup: 0,
-    gradClip: config.optim.gradClip ?? -1,
-  });
-  const ema = new ExponentialMovingAverage(variables, { decay: config.model.emaRate });
-  const model = loss.wrap(
-    (x, c, labels) => net.model.apply(labels ? [x, c, labels] : [x, c], { training: true }) as tf.Tensor,
-  );
-  const context = { variables, model, loss: loss.loss, optimizer, ema, runSeed: 1 };
-  const dispose = () => {
-    optimizer.dispose();
-    ema.dispose();
-    net.dispose();
-  };
-  return { unetConfig, net, context, dispose };
+  return createTrainingSetup({ ...config, optim: { ...config.optim, warmup: 0 } });
 }
 
 /** Seconds per step of `steps` timed steps after `warm` warm-ups on batch `x`. */

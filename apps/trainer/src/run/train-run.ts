@@ -1,7 +1,7 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { wrapModel } from '@sbm/samplers';
-import { createUNet, type UNet } from '@sbm/unet';
+import type { UNet } from '@sbm/unet';
 import * as tf from '@tensorflow/tfjs-core';
 import { writeFileAtomic } from '../checkpoint/atomic-file.js';
 import { openCheckpointDir } from '../checkpoint/checkpoint-dir.js';
@@ -17,20 +17,19 @@ import {
 import type { Reporter } from '../cli/progress.js';
 import { resolveModelIO } from '../config/model-io.js';
 import type { TrainerConfig } from '../config/schema.js';
-import { resolveUNetConfig } from '../config/unet-config.js';
 import { writeResolvedConfig } from '../config/write-resolved-config.js';
 import type { ArrayDataset } from '../data/dataset.js';
 import { type BatchPosition, createBatchStream, prefetch } from '../data/pipeline.js';
 import { imageGrid } from '../sample/image-grid.js';
 import { encodePng } from '../sample/png-io.js';
 import { sampleImages } from '../sample/sample-images.js';
-import { ExponentialMovingAverage } from '../train/ema.js';
-import { checkUNetForLoss, lossForConfig, type TrainingLoss, unetNetwork } from '../train/loss-for-config.js';
-import { ScoreSdeAdam } from '../train/optimizer.js';
+import type { ExponentialMovingAverage } from '../train/ema.js';
+import type { TrainingLoss } from '../train/loss-for-config.js';
 import { NonFiniteLossError, trainStep } from '../train/train-step.js';
-import { trainableVariables } from '../train/variables.js';
+import type { trainableVariables } from '../train/variables.js';
 import { loadTrainingSet } from './load-dataset.js';
 import { withSeededRandom } from './seeded-random.js';
+import { createTrainingSetup } from './training-setup.js';
 
 /** Options of {@link trainRun}. */
 export interface TrainRunOptions {
@@ -100,29 +99,9 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
   const totalSteps = options.steps ?? config.training.nIters;
   await mkdir(runDir, { recursive: true });
   await writeResolvedConfig(runDir, config);
-  const unetConfig = resolveUNetConfig(config);
-  const lossConfig = lossForConfig({
-    sde: config.sde,
-    continuous: config.training.continuous,
-    reduceMean: config.training.reduceMean,
-    likelihoodWeighting: config.training.likelihoodWeighting,
-    tMin: config.training.tMin,
-  });
-  checkUNetForLoss(lossConfig, unetConfig);
   const dataset = options.dataset ?? (await loadTrainingSet(config.data));
-  // Initial weights from the run's seed (stream 0); step k's dropout from (seed, k + 1).
-  const net = withSeededRandom(config.seed, 0, () => createUNet(unetConfig));
-  const variables = trainableVariables(net);
-  const optimizer = new ScoreSdeAdam({
-    lr: config.optim.lr,
-    beta1: config.optim.beta1,
-    beta2: config.optim.beta2,
-    eps: config.optim.eps,
-    weightDecay: config.optim.weightDecay,
-    warmup: config.optim.warmup,
-    gradClip: config.optim.gradClip ?? -1,
-  });
-  const ema = new ExponentialMovingAverage(variables, { decay: config.model.emaRate });
+  const setup = createTrainingSetup(config);
+  const { unetConfig, lossConfig, net, variables, optimizer, ema, context } = setup;
   const checkpoints = await openCheckpointDir(join(runDir, 'checkpoints'), {
     keep: options.keep ?? 3,
     onWarning: (m) => reporter.warn(m),
@@ -173,7 +152,6 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
         position,
       }),
     );
-    const model = lossConfig.wrap(unetNetwork(net));
     const conditional = config.data.numClasses > 0;
     const losses: { step: number; loss: number }[] = [];
     const metricsFile = join(runDir, 'metrics.jsonl');
@@ -189,10 +167,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
       let result: ReturnType<typeof trainStep>;
       try {
         result = withSeededRandom(config.seed, optimizer.step + 1, () =>
-          trainStep(
-            { variables, model, loss: lossConfig.loss, optimizer, ema, runSeed: config.seed },
-            labels ? { x, labels } : x,
-          ),
+          trainStep(context, labels ? { x, labels } : x),
         );
       } catch (error) {
         if (error instanceof NonFiniteLossError) {
@@ -266,9 +241,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
     }
     return { step: optimizer.step, reason, losses, exportDir };
   } finally {
-    optimizer.dispose();
-    ema.dispose();
-    net.dispose();
+    setup.dispose();
   }
 }
 
