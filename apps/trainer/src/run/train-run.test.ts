@@ -58,6 +58,7 @@ describe('trainRun on CIFAR-10 binary batches', () => {
     const png = await readFile(join(runDir, 'samples', 'step-6.png'));
     expect([...png.subarray(1, 4)].map((c) => String.fromCharCode(c)).join('')).toBe('PNG');
     expect((await readdir(whole.exportDir!)).sort()).toEqual(['model.json', 'sbm-model.json', 'weights.bin']);
+    expect((await readFile(join(runDir, 'loss.svg'), 'utf8')).startsWith('<svg')).toBe(true);
     expect(JSON.parse(await readFile(join(runDir, 'config.json'), 'utf8')).training.nIters).toBe(6);
   });
 

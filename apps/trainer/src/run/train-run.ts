@@ -28,6 +28,7 @@ import type { TrainingLoss } from '../train/loss-for-config.js';
 import { NonFiniteLossError, trainStep } from '../train/train-step.js';
 import type { trainableVariables } from '../train/variables.js';
 import { loadTrainingSet } from './load-dataset.js';
+import { writeLossCurve } from './loss-curve.js';
 import { withSeededRandom } from './seeded-random.js';
 import { createTrainingSetup } from './training-setup.js';
 
@@ -88,7 +89,7 @@ interface MetricsLine {
  * a deterministic data order and per-step noise seeds. Writes `config.json`, `metrics.jsonl` (every
  * `training.logFreq` steps), atomic checkpoints (a step-0 one at the start of a new run, then every
  * `snapshotFreqForPreemption` and `snapshotFreq` steps, on a stop request and at the end; the last `keep`
- * kept), sample grids from the EMA weights at every `snapshotFreq`, and at the end the EMA model in
+ * kept), sample grids from the EMA weights and the loss curve (`loss.svg`) at every `snapshotFreq`, and at the end the EMA model in
  * `export/` (what @sbm/samplers users load). A run directory with checkpoints is resumed from the newest.
  *
  * A non-finite loss or gradient stops the run with a {@link NonFiniteLossError} whose message says what
@@ -213,6 +214,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
         );
       }
       if (step % snapshotFreqForPreemption === 0 || step % snapshotFreq === 0) await save();
+      if (step % snapshotFreq === 0) await writeLossCurve(runDir);
       if (options.signal?.aborted) {
         reason = 'stopped';
         break;
@@ -223,6 +225,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
       }
     }
     reporter.finish({ step: optimizer.step, reason });
+    if (losses.length > 0) await writeLossCurve(runDir);
     if (!lastSaved?.endsWith(`${String(optimizer.step).padStart(8, '0')}.sbmckpt`)) await save();
     let exportDir: string | undefined;
     if (reason === 'done') {
