@@ -33,6 +33,14 @@ export { loadMnist } from './data/mnist.js';
 export { type Batch, type BatchPosition, createBatchStream, prefetch } from './data/pipeline.js';
 export { formatDoctorReport, runDoctor } from './doctor/doctor.js';
 export { assessGpuUse, decideGpuFallback } from './doctor/gpu-fallback.js';
+export { type DigitImages, datasetToDigitImages } from './eval/dataset-images.js';
+export {
+  classifyDigits,
+  type DigitClassifier,
+  trainDigitClassifier,
+} from './eval/digit-classifier.js';
+export { type DigitSampleMetrics, digitSampleMetrics, formatDigitMetrics } from './eval/digit-metrics.js';
+export { featureStatistics, frechetDistance } from './eval/frechet-distance.js';
 export { type TrainRunOptions, type TrainRunResult, trainRun } from './run/train-run.js';
 export { createTrainingSetup, type TrainingSetup } from './run/training-setup.js';
 export { imageGrid, toImages } from './sample/image-grid.js';
