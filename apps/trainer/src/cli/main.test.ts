@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tinyRunSettings, writeCifar10 } from '../run/cifar10-fixture.test-support.js';
+import { cifar10Fixture, tinyRunSettings } from '../run/cifar10-fixture.test-support.js';
 
 // The real `sbm` process (bin/sbm.js → dist/cli/main.js, built by `pnpm build`, which `pnpm check` runs first).
 const bin = resolve(dirname(fileURLToPath(import.meta.url)), '../../bin/sbm.js');
@@ -13,13 +12,11 @@ const built = resolve(dirname(fileURLToPath(import.meta.url)), '../../dist/cli/m
 
 let root: string;
 let cifarDir: string;
+let remove: () => Promise<void>;
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'sbm-main-'));
-  cifarDir = join(root, 'cifar-10-batches-bin');
-  await mkdir(cifarDir);
-  await writeCifar10(cifarDir, 4);
+  ({ root, cifarDir, remove } = await cifar10Fixture('sbm-main-'));
 });
-afterAll(() => rm(root, { recursive: true, force: true }));
+afterAll(() => remove());
 
 describe('the sbm process', () => {
   it('is built (pnpm build)', () => {

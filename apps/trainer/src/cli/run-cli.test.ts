@@ -1,8 +1,7 @@
-import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tinyRunSettings, writeCifar10 } from '../run/cifar10-fixture.test-support.js';
+import { cifar10Fixture, tinyRunSettings } from '../run/cifar10-fixture.test-support.js';
 import { runCli } from './run-cli.js';
 
 /** Runs the CLI in this process and captures what it prints. */
@@ -19,13 +18,11 @@ async function sbm(...argv: string[]) {
 
 let root: string;
 let cifarDir: string;
+let remove: () => Promise<void>;
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'sbm-cli-'));
-  cifarDir = join(root, 'cifar-10-batches-bin');
-  await mkdir(cifarDir);
-  await writeCifar10(cifarDir, 4);
+  ({ root, cifarDir, remove } = await cifar10Fixture('sbm-cli-'));
 });
-afterAll(() => rm(root, { recursive: true, force: true }));
+afterAll(() => remove());
 
 describe('sbm', () => {
   it('lists its commands and each command has --help', async () => {

@@ -1,4 +1,5 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Xoshiro128StarStar } from '../data/rng.js';
 
@@ -50,4 +51,18 @@ export function tinyRunSettings(dir: string): string[] {
     'sampling.sampler=ddim',
     'sampling.steps=2',
   ];
+}
+
+/**
+ * A temporary directory `root` with CIFAR-10 batches of 4 images each in `cifarDir`
+ * (`root/cifar-10-batches-bin`); `remove()` deletes it.
+ */
+export async function cifar10Fixture(
+  prefix: string,
+): Promise<{ root: string; cifarDir: string; remove: () => Promise<void> }> {
+  const root = await mkdtemp(join(tmpdir(), prefix));
+  const cifarDir = join(root, 'cifar-10-batches-bin');
+  await mkdir(cifarDir);
+  await writeCifar10(cifarDir, 4);
+  return { root, cifarDir, remove: () => rm(root, { recursive: true, force: true }) };
 }
