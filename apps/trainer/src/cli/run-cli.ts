@@ -21,6 +21,7 @@ import { encodePng, type Image8 } from '../sample/png-io.js';
 import { sampleImages } from '../sample/sample-images.js';
 import { samplerByName } from '../sample/sampler-registry.js';
 import { shardFromEnvironment } from '../sample/shard.js';
+import { convertedModelInfo, writeConvertedModelInfo } from './converted-sidecar.js';
 import { type OutputMode, type OutputStream, Reporter } from './progress.js';
 
 /** Where the CLI writes and what it reads from its environment (the real process by default). */
@@ -379,11 +380,22 @@ export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<n
         return await download(rest, io);
       case 'convert':
         if (rest.includes('--help') || rest.includes('-h')) return help('convert', io);
-        return await runConvertCli(
-          [...rest],
-          (s) => (io.out ?? process.stdout).write(`${s}\n`),
-          (s) => err.write(`${s}\n`),
-        );
+        {
+          const sidecar = convertedModelInfo(rest); // validates --preset/--overrides before the conversion
+          const code = await runConvertCli(
+            [...rest],
+            (s) => (io.out ?? process.stdout).write(`${s}\n`),
+            (s) => err.write(`${s}\n`),
+          );
+          if (code === 0 && sidecar) {
+            const { info, outDir } = sidecar;
+            await writeConvertedModelInfo(outDir, info);
+            (io.out ?? process.stdout).write(
+              `wrote ${join(outDir, 'sbm-model.json')} (${info.sde.kind} SDE, ${info.prediction}, time input ${info.timeInput}); sample it with sbm sample --model ${outDir}\n`,
+            );
+          }
+          return code;
+        }
       case 'eval':
         if (rest.includes('--help') || rest.includes('-h')) return help('eval', io);
         err.write(
