@@ -112,25 +112,32 @@ export async function trainerBench(): Promise<string> {
   // 2. Throughput on each backend here.
   const mnistConfig = await loadConfig({ preset: 'mnist/small' });
   const mnist = loadMnist({ train: 8000, test: 0, resolution: 28 }).train;
+  // Seconds per bare `trainStep` of the MNIST preset on one real batch of 64, after 2 warm-ups.
+  const mnistStepSeconds = (steps: number): number => {
+    const s = trainingSetup(mnistConfig);
+    const batch = createBatchStream({
+      dataset: mnist,
+      batchSize: 64,
+      seed: 1,
+      randomFlip: false,
+      centered: true,
+    }).next();
+    const x = tf.tensor(batch.x, batch.shape);
+    try {
+      return timeSteps(s.context, x, 2, steps);
+    } finally {
+      x.dispose();
+      s.dispose();
+    }
+  };
   const tpRows: (string | number)[][] = [];
   for (const backend of ['wasm', 'cpu'] as const) {
     const report = await setupBackend({ prefer: backend, importModule });
     const label = `${report.backendName} + kernels, ${report.threads} thread(s)`;
     {
-      const s = trainingSetup(mnistConfig);
-      const batch = createBatchStream({
-        dataset: mnist,
-        batchSize: 64,
-        seed: 1,
-        randomFlip: false,
-        centered: true,
-      }).next();
-      const x = tf.tensor(batch.x, batch.shape);
-      const sec = timeSteps(s.context, x, 2, backend === 'wasm' ? 5 : 2);
+      const sec = mnistStepSeconds(backend === 'wasm' ? 5 : 2);
       tpRows.push(['mnist/small (28×28, batch 64)', label, sec.toFixed(2), (64 / sec).toFixed(1)]);
       console.error(`mnist ${label}: ${sec.toFixed(2)} s/step`);
-      x.dispose();
-      s.dispose();
     }
     {
       const s = trainingSetup(await cifarConfig('vp/cifar10_ddpmpp_continuous'));
@@ -154,21 +161,7 @@ export async function trainerBench(): Promise<string> {
 
   // 3. The loop's own overhead (wasm): trainRun's steps against the bare step, same model and batch size.
   await setupBackend({ prefer: 'wasm', importModule });
-  const bare = (() => {
-    const s = trainingSetup(mnistConfig);
-    const batch = createBatchStream({
-      dataset: mnist,
-      batchSize: 64,
-      seed: 1,
-      randomFlip: false,
-      centered: true,
-    }).next();
-    const x = tf.tensor(batch.x, batch.shape);
-    const sec = timeSteps(s.context, x, 2, 10);
-    x.dispose();
-    s.dispose();
-    return sec;
-  })();
+  const bare = mnistStepSeconds(10);
   const windows = async (snapshotFreqForPreemption: number) => {
     const dir = await mkdtemp(join(tmpdir(), 'sbm-bench-trainer-'));
     try {

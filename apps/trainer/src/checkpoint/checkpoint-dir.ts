@@ -45,18 +45,22 @@ const defaultWarning: CheckpointWarningHandler = (message) => {
   process.emitWarning(message, 'CheckpointWarning');
 };
 
+/** The names in `directory`, or `[]` if it does not exist. */
+async function readdirOrEmpty(directory: string): Promise<string[]> {
+  try {
+    return await readdir(directory);
+  } catch (error) {
+    if (isCode(error, 'ENOENT')) return [];
+    throw error;
+  }
+}
+
 /**
  * The checkpoint files of `directory` (`ckpt-*.sbmckpt`, not temp files), oldest step first; `[]` if the
  * directory does not exist.
  */
 export async function listCheckpoints(directory: string): Promise<CheckpointEntry[]> {
-  let names: string[];
-  try {
-    names = await readdir(directory);
-  } catch (error) {
-    if (isCode(error, 'ENOENT')) return [];
-    throw error;
-  }
+  const names = await readdirOrEmpty(directory);
   const entries: CheckpointEntry[] = [];
   for (const name of names) {
     const step = parseCheckpointFileName(name);
@@ -95,13 +99,7 @@ export async function removeStaleTempFiles(
 ): Promise<string[]> {
   const isAlive = options.isAlive ?? isProcessAlive;
   const warn = options.onWarning ?? defaultWarning;
-  let names: string[];
-  try {
-    names = await readdir(directory);
-  } catch (error) {
-    if (isCode(error, 'ENOENT')) return [];
-    throw error;
-  }
+  const names = await readdirOrEmpty(directory);
   const removed: string[] = [];
   for (const name of names) {
     const temp = parseTempName(name);

@@ -11,6 +11,7 @@ import { loadExportedModel, modelAdapterOptions } from '../checkpoint/export-mod
 import { ConfigError } from '../config/config-error.js';
 import { loadConfig } from '../config/load.js';
 import { TRAINER_PRESET_NAMES } from '../config/presets.js';
+import { parseSetOverride } from '../config/set-override.js';
 import { RESOLVED_CONFIG_FILE } from '../config/write-resolved-config.js';
 import { downloadCifar10 } from '../data/cifar10-download.js';
 import { formatDoctorReport, runDoctor } from '../doctor/doctor.js';
@@ -236,10 +237,11 @@ async function sample(argv: string[], io: CliIo): Promise<number> {
   } else {
     if (values.sampler) sampling.sampler = values.sampler;
     for (const s of values.set ?? []) {
-      const m = /^sampling\.(\w+)=(.*)$/.exec(s);
-      if (!m) throw new UsageError(`--set: expected sampling.<key>=<value> with --model, got '${s}'`);
-      sampling[m[1]!] =
-        m[2] === 'true' ? true : m[2] === 'false' ? false : Number.isNaN(Number(m[2])) ? m[2] : Number(m[2]);
+      const { path, value } = parseSetOverride(s);
+      if (path.length !== 2 || path[0] !== 'sampling') {
+        throw new UsageError(`--set: expected sampling.<key>=<value> with --model, got '${s}'`);
+      }
+      sampling[path[1]!] = value;
     }
   }
   if (values.steps !== undefined) sampling.steps = positiveInt('steps', values.steps);

@@ -111,6 +111,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
     let position: BatchPosition = { epoch: 0, index: 0 };
     const latest = await checkpoints.latest({ fallback: options.fallback ?? false });
     let lastSaved: string | undefined;
+    let savedStep = -1;
     if (latest) {
       const state = trainStateFromCheckpoint(latest.checkpoint);
       restoreTrainState(state, { model: net.model });
@@ -121,21 +122,26 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
       }
       position = state.data;
       lastSaved = latest.path;
+      savedStep = state.step;
       reporter.info(`resuming ${runDir} at step ${state.step} from ${latest.path}`);
     }
-    const snapshot = (): TrainState => ({
-      step: optimizer.step,
-      config: config as unknown as Record<string, unknown>,
-      weights: readModelWeights(net.model),
-      ema: withModelShapes(net.model, ema.getState().shadow),
-      emaInfo: { decay: ema.getState().decay, numUpdates: ema.getState().numUpdates },
-      optimizer: optimizer.getState(),
-      data: position,
-      rng: Uint32Array.of(config.seed >>> 0),
-    });
+    const snapshot = (): TrainState => {
+      const { shadow, decay, numUpdates } = ema.getState();
+      return {
+        step: optimizer.step,
+        config: config as unknown as Record<string, unknown>,
+        weights: readModelWeights(net.model),
+        ema: withModelShapes(net.model, shadow),
+        emaInfo: { decay, numUpdates },
+        optimizer: optimizer.getState(),
+        data: position,
+        rng: Uint32Array.of(config.seed >>> 0),
+      };
+    };
     const save = async (): Promise<string> => {
       const { path } = await checkpoints.save(optimizer.step, trainStateToCheckpoint(snapshot()));
       lastSaved = path;
+      savedStep = optimizer.step;
       reporter.event({ event: 'checkpoint', step: optimizer.step, path });
       return path;
     };
@@ -226,7 +232,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
     }
     reporter.finish({ step: optimizer.step, reason });
     if (losses.length > 0) await writeLossCurve(runDir);
-    if (!lastSaved?.endsWith(`${String(optimizer.step).padStart(8, '0')}.sbmckpt`)) await save();
+    if (savedStep !== optimizer.step) await save();
     let exportDir: string | undefined;
     if (reason === 'done') {
       exportDir = join(runDir, 'export');
