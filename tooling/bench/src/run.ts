@@ -7,18 +7,20 @@ import { useCpuBackend } from '@sbm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { backendBench } from './backend-bench.js';
 import { lossesBench } from './losses-bench.js';
+import { mnistDemoBench } from './mnist-demo-bench.js';
 import { samplersBench } from './samplers-bench.js';
 import { sdeBench } from './sde-bench.js';
 import { trainerBench } from './trainer-bench.js';
 import { unetBench } from './unet-bench.js';
 
-const benches: Record<string, () => Promise<string>> = {
+const benches: Record<string, (outDir: string) => Promise<string>> = {
   backend: backendBench,
   sde: sdeBench,
   samplers: samplersBench,
   losses: lossesBench,
   unet: unetBench,
   trainer: trainerBench,
+  'mnist-demo': mnistDemoBench,
 };
 
 const names = process.argv.slice(2);
@@ -31,7 +33,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const outDir = join(root, 'bench', 'results');
 mkdirSync(outDir, { recursive: true });
 for (const name of names) {
-  const body = await benches[name]!();
+  const body = await benches[name]!(outDir);
   const header = [
     `# Benchmark: ${name}`,
     '',

@@ -2,23 +2,27 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { wrapModel } from '@sbm/samplers';
-import { VPSDE } from '@sbm/sde';
-import { useCpuBackend } from '@sbm/test-utils';
+import { SbmArgumentError, VPSDE } from '@sbm/sde';
+import { expectNoLeaks, useCpuBackend } from '@sbm/test-utils';
 import { createUNet, loadUNet, registerUNetLayers, unetPreset } from '@sbm/unet';
 import { fileSystemIO } from '@sbm/unet/node';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withSeededRandom } from '../run/seeded-random.js';
+import { createMlpNetwork, loadMlpNetwork, type MlpConfig } from '../train/mlp-network.js';
 import { CheckpointError } from './checkpoint-error.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint-file.js';
 import { configHash } from './config-hash.js';
 import {
   exportModel,
   exportTrainStateModel,
+  isImageModelInfo,
   loadExportedModel,
   MODEL_INFO_FILE,
   type ModelInfoInput,
   modelAdapterOptions,
+  modelSampleShape,
   readModelInfo,
 } from './export-model.js';
 import {
@@ -176,6 +180,98 @@ describe('exportModel', () => {
     await writeFile(join(sidecarDir, MODEL_INFO_FILE), JSON.stringify({ format: 'sbm-model', version: 1 }));
     await expect(readModelInfo(sidecarDir)).rejects.toThrow(/sbm-model\.json: sde: /);
     await expect(readModelInfo(join(dir, 'missing'))).rejects.toThrow(/sbm-model\.json: cannot read: ENOENT/);
+    net.dispose();
+  });
+});
+
+describe('exportModel of an MLP (2-D points)', () => {
+  const mlpConfig: MlpConfig = { dim: 2, hidden: 16, layers: 2, timeEmbeddingDim: 8, numClasses: 0 };
+  const make = (seed: number) => withSeededRandom(seed, 0, () => createMlpNetwork(mlpConfig));
+
+  it('exports the EMA weights with a data.shape [2] sidecar; loadExportedModel + wrapModel evaluate the EMA network', async () => {
+    const model = make(1);
+    const ema = make(2);
+    const config = { model: { kind: 'mlp' }, seed: 1 };
+    const state: TrainState = {
+      step: 40,
+      config,
+      weights: readModelWeights(model.model),
+      ema: readModelWeights(ema.model),
+      data: { epoch: 0, index: 0 },
+      rng: new Uint32Array(4),
+    };
+    const out = join(dir, 'export-mlp');
+    const written = await exportTrainStateModel(out, state, { mlpConfig, info });
+    expect(written.data).toEqual({ shape: [2] });
+    expect(JSON.parse(await readFile(join(out, MODEL_INFO_FILE), 'utf8'))).toEqual({
+      format: 'sbm-model',
+      version: 1,
+      sde: { kind: 'vp', betaMin: 0.1, betaMax: 20, N: 1000 },
+      prediction: 'eps',
+      timeInput: 'index',
+      numTrainSteps: 1000,
+      data: { shape: [2] },
+      numClasses: 0,
+      weights: 'ema',
+      step: 40,
+      configHash: configHash(config),
+    });
+    const { model: loaded, info: readBack } = await loadExportedModel(out);
+    expect(isImageModelInfo(readBack)).toBe(false);
+    expect(modelSampleShape(readBack)).toEqual([2]);
+    const adapter = wrapModel(loaded, modelAdapterOptions(readBack));
+    const x = tf.tensor2d([
+      [0.5, -1],
+      [2, 0.25],
+    ]);
+    const eps = await adapter.predict(x, 0.5, 'eps');
+    // timeInput 'index' with 1000 steps feeds t·999 to the network.
+    const direct = tf.tidy(() => ema.predict(x, tf.tensor1d([499.5, 499.5])).dataSync());
+    const trained = tf.tidy(() => model.predict(x, tf.tensor1d([499.5, 499.5])).dataSync());
+    expect(Array.from(eps.dataSync())).toEqual(Array.from(direct));
+    expect(Array.from(eps.dataSync())).not.toEqual(Array.from(trained));
+    const net = await loadMlpNetwork(fileSystemIO(out));
+    expect(net.config).toEqual(mlpConfig);
+    tf.dispose([x, eps]);
+    loaded.dispose();
+    for (const n of [model, ema, net]) n.dispose();
+  });
+
+  it('keeps image sidecars valid (backward compatible) and names a data section that is neither', async () => {
+    const image = { format: 'sbm-model', version: 1, ...info, numClasses: 0, weights: 'ema' };
+    const imageDir = join(dir, 'image-sidecar');
+    await mkdir(imageDir);
+    await writeFile(
+      join(imageDir, MODEL_INFO_FILE),
+      JSON.stringify({ ...image, data: { centered: true, imageSize: 32, numChannels: 3 } }),
+    );
+    const read = await readModelInfo(imageDir);
+    expect(isImageModelInfo(read)).toBe(true);
+    expect(modelSampleShape(read)).toEqual([32, 32, 3]);
+    const badDir = join(dir, 'bad-data-sidecar');
+    await mkdir(badDir);
+    await writeFile(join(badDir, MODEL_INFO_FILE), JSON.stringify({ ...image, data: { size: 2 } }));
+    await expect(readModelInfo(badDir)).rejects.toThrow(
+      /sbm-model\.json: data: expected \{ centered, imageSize, numChannels \} \(images\) or \{ shape \}/,
+    );
+    await writeFile(join(badDir, MODEL_INFO_FILE), JSON.stringify({ ...image, data: { shape: [] } }));
+    await expect(readModelInfo(badDir)).rejects.toThrow(
+      /sbm-model\.json: data\.shape: expected a non-empty list of positive integers/,
+    );
+  });
+
+  it('takes exactly one of unetConfig and mlpConfig, and leaves no tensors behind', async () => {
+    const net = make(3);
+    const weights = readModelWeights(net.model);
+    const both = { unetConfig: unetPreset(PRESET), mlpConfig, weights, info } as unknown as Parameters<
+      typeof exportModel
+    >[1];
+    const error = await exportModel(join(dir, 'export-both'), both).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SbmArgumentError);
+    expect((error as Error).message).toMatch(/^options: expected exactly one of unetConfig .* and mlpConfig/);
+    const out = join(dir, 'export-mlp-leaks');
+    await expectNoLeaks(() => exportModel(out, { mlpConfig, weights, info }));
+    await expectNoLeaks(async () => (await loadExportedModel(out)).model.dispose());
     net.dispose();
   });
 });

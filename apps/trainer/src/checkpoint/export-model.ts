@@ -1,11 +1,12 @@
 import { open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ModelAdapterOptions } from '@sbm/samplers';
-import { SubVPSDE, VESDE, VPSDE } from '@sbm/sde';
+import { SbmArgumentError, SubVPSDE, VESDE, VPSDE } from '@sbm/sde';
 import { createUNet, registerUNetLayers, type UNetConfig } from '@sbm/unet';
 import { fileSystemIO } from '@sbm/unet/node';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { z } from 'zod';
+import { createMlpNetwork, type MlpConfig } from '../train/mlp-network.js';
 import { fsyncDirectory, isCode, tempPathFor, writeFileAtomic } from './atomic-file.js';
 import { CheckpointError } from './checkpoint-error.js';
 import { configHash } from './config-hash.js';
@@ -47,12 +48,28 @@ export const modelInfoSchema = z.strictObject({
   timeInput: z.enum(['continuous', 'index', 'sigma']),
   /** `wrapModel`'s `numTrainSteps` (for `timeInput: 'index'`: the time input is t·(numTrainSteps − 1)). */
   numTrainSteps: z.number().int().min(1),
-  /** The data the network models: `[−1, 1]` if centered, else `[0, 1]`; NHWC images of this size. */
-  data: z.strictObject({
-    centered: z.boolean(),
-    imageSize: z.number().int().min(1),
-    numChannels: z.number().int().min(1),
-  }),
+  /**
+   * The data the network models: images (`[−1, 1]` if centered, else `[0, 1]`; NHWC of this size), or arrays
+   * of `shape` with unscaled float values (e.g. `[2]`: 2-D points, `x [B, 2]`).
+   */
+  data: z.union(
+    [
+      z.strictObject({
+        centered: z.boolean(),
+        imageSize: z.number().int().min(1),
+        numChannels: z.number().int().min(1),
+      }),
+      z.strictObject({
+        shape: z
+          .array(z.number().int().min(1), { error: 'expected a list of positive integers' })
+          .min(1, { error: 'expected a non-empty list of positive integers (the shape of one sample)' }),
+      }),
+    ],
+    {
+      error:
+        'expected { centered, imageSize, numChannels } (images) or { shape } (e.g. { "shape": [2] } for 2-D points)',
+    },
+  ),
   /** Classes of a class-conditional network (label `numClasses` is the null class), 0 if unconditional. */
   numClasses: count,
   /** Which weights were exported. */
@@ -66,21 +83,44 @@ export const modelInfoSchema = z.strictObject({
 /** The sidecar `sbm-model.json`: what `wrapModel` of `@sbm/samplers` needs besides the model itself. */
 export type SbmModelInfo = z.infer<typeof modelInfoSchema>;
 
+/** The sidecar's `data` of an image model: `x [B, imageSize, imageSize, numChannels]`. */
+export type ImageDataInfo = Extract<SbmModelInfo['data'], { imageSize: number }>;
+/** The sidecar's `data` of an array model (e.g. 2-D points): `x [B, ...shape]`, unscaled. */
+export type ArrayDataInfo = Extract<SbmModelInfo['data'], { shape: number[] }>;
+
+/** Whether a sidecar describes images (else arrays such as 2-D points, `data.shape`). */
+export function isImageModelInfo(info: SbmModelInfo): info is SbmModelInfo & { data: ImageDataInfo } {
+  return !('shape' in info.data);
+}
+
+/**
+ * The shape of one sample of an exported model: `[H, W, C]` for images (H = W = `data.imageSize`,
+ * C = `data.numChannels`), `data.shape` for arrays (`[2]` for 2-D points).
+ */
+export function modelSampleShape(info: SbmModelInfo): number[] {
+  return isImageModelInfo(info)
+    ? [info.data.imageSize, info.data.imageSize, info.data.numChannels]
+    : [...(info.data as ArrayDataInfo).shape];
+}
+
 /** What the caller says about the model; the data shape and class count default to the network's config. */
 export type ModelInfoInput = Omit<SbmModelInfo, 'format' | 'version' | 'data' | 'numClasses' | 'weights'> & {
-  data?: Partial<SbmModelInfo['data']>;
+  data?: Partial<ImageDataInfo> | Partial<ArrayDataInfo>;
   numClasses?: number;
   weights?: SbmModelInfo['weights'];
 };
 
-/** Options of {@link exportModel}. */
-export interface ExportModelOptions {
-  /** The network's architecture (as built by `createUNet`). */
-  unetConfig: UNetConfig;
+/** The network to export: a U-Net (`unetConfig`, as built by `createUNet`) or an MLP (`mlpConfig`, `createMlpNetwork`). */
+export type ExportedNetwork =
+  | { unetConfig: UNetConfig; mlpConfig?: never }
+  | { mlpConfig: MlpConfig; unetConfig?: never };
+
+/** Options of {@link exportModel}: the network's architecture, its weights and the sidecar's fields. */
+export type ExportModelOptions = ExportedNetwork & {
   /** The weights to export (normally the EMA weights), by stable name. */
   weights: NamedWeights;
   info: ModelInfoInput;
-}
+};
 
 async function fsyncFile(path: string): Promise<void> {
   const handle = await open(path, 'r');
@@ -93,8 +133,10 @@ async function fsyncFile(path: string): Promise<void> {
 
 /**
  * Exports weights as a tfjs LayersModel directory that `tf.loadLayersModel(fileSystemIO(dir))` (after
- * `registerUNetLayers()`) or `loadUNet` load: `model.json` + `weights.bin` (with the `UNetConfig` in the
- * model's metadata) and the sidecar {@link MODEL_INFO_FILE} ({@link SbmModelInfo}).
+ * `registerUNetLayers()`), `loadUNet` or `loadMlpNetwork` load: `model.json` + `weights.bin` (with the
+ * `UNetConfig` or `MlpConfig` in the model's metadata) and the sidecar {@link MODEL_INFO_FILE}
+ * ({@link SbmModelInfo}). A U-Net's sidecar describes images (`data.centered/imageSize/numChannels` from the
+ * `UNetConfig`), an MLP's arrays `x [B, D]` (`data.shape` = `[mlpConfig.dim]`, e.g. `[2]` for 2-D points).
  *
  * The directory is written next to `outDir` under a temp name, fsynced, and renamed into place; an existing
  * export at `outDir` is replaced only then (a directory holding anything else is refused).
@@ -102,21 +144,31 @@ async function fsyncFile(path: string): Promise<void> {
  * @returns The sidecar written.
  * @throws CheckpointError if the weights do not fit the architecture (naming the first mismatching variable), if
  *   `outDir` exists and is not an exported model, or if the info is invalid.
+ * @throws SbmArgumentError naming `options` unless exactly one of `unetConfig` and `mlpConfig` is given.
  */
 export async function exportModel(outDir: string, options: ExportModelOptions): Promise<SbmModelInfo> {
-  const { unetConfig, weights } = options;
+  const { unetConfig, mlpConfig, weights } = options;
+  if ((unetConfig === undefined) === (mlpConfig === undefined)) {
+    throw new SbmArgumentError(
+      'options',
+      'expected exactly one of unetConfig (a U-Net) and mlpConfig (an MLP)',
+    );
+  }
   const parsed = modelInfoSchema.safeParse({
     format: 'sbm-model',
     version: 1,
     ...options.info,
     weights: options.info.weights ?? 'ema',
-    numClasses: options.info.numClasses ?? unetConfig.numClasses,
-    data: {
-      centered: unetConfig.centered,
-      imageSize: unetConfig.imageSize,
-      numChannels: unetConfig.numChannels,
-      ...options.info.data,
-    },
+    numClasses: options.info.numClasses ?? (unetConfig ?? mlpConfig)!.numClasses,
+    data:
+      unetConfig !== undefined
+        ? {
+            centered: unetConfig.centered,
+            imageSize: unetConfig.imageSize,
+            numChannels: unetConfig.numChannels,
+            ...options.info.data,
+          }
+        : { shape: [mlpConfig!.dim], ...options.info.data },
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -128,7 +180,7 @@ export async function exportModel(outDir: string, options: ExportModelOptions): 
   const info = parsed.data;
   await refuseForeignDirectory(outDir);
 
-  const net = createUNet(unetConfig);
+  const net = unetConfig !== undefined ? createUNet(unetConfig) : createMlpNetwork(mlpConfig!);
   const temp = tempPathFor(outDir);
   try {
     writeModelWeights(net.model, weights, info.weights, join(outDir, 'model.json'));
@@ -183,20 +235,23 @@ async function refuseForeignDirectory(outDir: string): Promise<void> {
 }
 
 /**
- * Exports a train state's EMA weights ({@link exportModel}), with its step and config hash in the sidecar.
+ * Exports a train state's EMA weights ({@link exportModel}) of a U-Net (`unetConfig`) or an MLP
+ * (`mlpConfig`), with its step and config hash in the sidecar.
  *
  * @throws CheckpointError naming the state's checkpoint if it has no EMA weights.
  */
 export async function exportTrainStateModel(
   outDir: string,
   state: TrainState,
-  options: { unetConfig: UNetConfig; info: Omit<ModelInfoInput, 'step' | 'weights'> },
+  options: ExportedNetwork & { info: Omit<ModelInfoInput, 'step' | 'weights'> },
 ): Promise<SbmModelInfo> {
   if (state.ema === undefined) {
     throw new CheckpointError(state.source ?? '<train state>', 'has no EMA weights to export');
   }
+  const network: ExportedNetwork =
+    options.unetConfig !== undefined ? { unetConfig: options.unetConfig } : { mlpConfig: options.mlpConfig! };
   return exportModel(outDir, {
-    unetConfig: options.unetConfig,
+    ...network,
     weights: state.ema,
     info: { configHash: configHash(state.config), ...options.info, step: state.step, weights: 'ema' },
   });
@@ -224,7 +279,8 @@ export async function readModelInfo(modelDir: string): Promise<SbmModelInfo> {
 }
 
 /**
- * Loads an exported model directory: the tfjs LayersModel (custom layers registered) and its sidecar.
+ * Loads an exported model directory: the tfjs LayersModel (custom layers registered; a U-Net or an MLP) and
+ * its sidecar.
  *
  * @example
  * ```ts

@@ -28,9 +28,9 @@ describe('sbm', () => {
   it('lists its commands and each command has --help', async () => {
     const top = await sbm('--help');
     expect(top.code).toBe(0);
-    for (const c of ['train', 'sample', 'eval', 'convert', 'doctor', 'download'])
+    for (const c of ['demo', 'train', 'sample', 'eval', 'convert', 'doctor', 'download'])
       expect(top.out).toContain(`  ${c} `);
-    for (const c of ['train', 'sample', 'eval', 'convert', 'doctor', 'download']) {
+    for (const c of ['demo', 'train', 'sample', 'eval', 'convert', 'doctor', 'download']) {
       const h = await sbm(c, '--help');
       expect(h.code, c).toBe(0);
       expect(h.out, c).toMatch(new RegExp(`^Usage: sbm ${c}`));
@@ -40,7 +40,7 @@ describe('sbm', () => {
   it('names the option or config key of a mistake, exit code 2', async () => {
     expect(await sbm('fly')).toMatchObject({
       code: 2,
-      err: expect.stringMatching(/^sbm fly: command: expected one of train, sample/),
+      err: expect.stringMatching(/^sbm fly: command: expected one of demo, train, sample/),
     });
     expect(await sbm('train', '--preset', 'mnist/small')).toMatchObject({
       code: 2,

@@ -3,6 +3,7 @@ export { ConfigError } from './config-error.js';
 export { discriminatorAt, type KeyPathTarget, resolveKeyPath, validKeysAt } from './config-keys.js';
 export { describeConfigValue, formatConfigError, formatKeyPath } from './format-config-error.js';
 export { type LoadConfigOptions, loadConfig, readConfigFile } from './load.js';
+export { resolveMlpConfig } from './mlp-config.js';
 export { type ModelIO, resolveModelIO } from './model-io.js';
 export { editDistance, nearestKeys } from './nearest-keys.js';
 export { TRAINER_PRESET_NAMES, trainerPreset } from './presets.js';

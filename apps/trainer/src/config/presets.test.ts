@@ -354,7 +354,7 @@ describe('small CPU presets', () => {
   it('toy/mixture: 2-D mixture data with an MLP score model, which is not a U-Net', () => {
     const config = validateConfig(trainerPreset('toy/mixture'));
     expect(config.data.dataset).toBe('toy');
-    expect(config.model).toMatchObject({ kind: 'mlp', hidden: 128, layers: 3 });
+    expect(config.model).toMatchObject({ kind: 'mlp', hidden: 64, layers: 3 });
     expect(() => resolveUNetConfig(config)).toThrow(/model\.kind: expected 'unet'/);
   });
 });

@@ -89,13 +89,34 @@ describe('trainerConfigSchema', () => {
   it('checks rules across sections', () => {
     const sde = (kind: string) => ({ ...minimal, sde: { kind } });
     expect(problems({ ...sde('ve'), training: { loss: 'ddpm', continuous: false } })).toEqual([
-      "training.loss: expected 'dsm' or 'edm' with sde.kind 've' ('ddpm' needs 'vp'), got \"ddpm\"",
+      "training.loss: expected 'dsm' with sde.kind 've' ('ddpm' needs 'vp'), got \"ddpm\"",
     ]);
     expect(problems({ ...sde('vp'), training: { loss: 'ddpm' } })).toEqual([
       "training.continuous: expected false with training.loss 'ddpm' (a discrete-time loss), got true",
     ]);
-    expect(problems({ ...sde('vp'), training: { loss: 'edm', likelihoodWeighting: true } })).toEqual([
-      "training.likelihoodWeighting: expected false with training.loss 'edm' (only 'dsm' has weightings), got true",
+    expect(
+      problems({ ...sde('vp'), training: { loss: 'ddpm', continuous: false, likelihoodWeighting: true } }),
+    ).toEqual([
+      "training.likelihoodWeighting: expected false with training.loss 'ddpm' (only 'dsm' has weightings), got true",
+    ]);
+    // the network's output and time input must be ones the loss trains (they go into the exported sidecar)
+    expect(problems({ ...sde('vp'), model: { ...minimal.model, prediction: 'score' } })).toEqual([
+      "model.prediction: expected 'eps', 'x0', 'v' with sde.kind 'vp', got \"score\"",
+    ]);
+    expect(problems({ ...sde('ve'), model: { ...minimal.model, prediction: 'eps' } })).toEqual([
+      "model.prediction: expected 'score' with sde.kind 've', got \"eps\"",
+    ]);
+    expect(problems({ ...sde('vp'), model: { ...minimal.model, timeInput: 'sigma' } })).toEqual([
+      "model.timeInput: expected 'index' or 'continuous' with sde.kind 'vp' and training.continuous true, got \"sigma\"",
+    ]);
+    expect(
+      problems({
+        ...sde('vp'),
+        model: { ...minimal.model, timeInput: 'continuous' },
+        training: { loss: 'ddpm', continuous: false },
+      }),
+    ).toEqual([
+      "model.timeInput: expected 'index' with sde.kind 'vp' and training.continuous false, got \"continuous\"",
     ]);
     expect(problems({ ...minimal, sde: { kind: 'vp', betaMin: 30 } })).toEqual([
       'sde.betaMax: expected a number greater than sde.betaMin (30), got 20',

@@ -213,9 +213,8 @@ export const sdeSchema = z
 /**
  * Training objectives of `@sbm/losses`: `dsm` = `denoisingScoreMatchingLoss` (score_sde's continuous
  * `get_sde_loss_fn`), `ddpm` = `ddpmLoss` (ε, discrete steps, VP), `smld` = `smldLoss` (discrete σ levels, VE),
- * `edm` = `edmLoss`.
  */
-export const LOSS_KINDS = ['dsm', 'ddpm', 'smld', 'edm'] as const;
+export const LOSS_KINDS = ['dsm', 'ddpm', 'smld'] as const;
 
 /** `training`: loop lengths, frequencies and the objective. */
 export const trainingSchema = z.strictObject({
@@ -416,18 +415,10 @@ export const trainerConfigSchema = trainerConfigObjectSchema.superRefine((c, ctx
     ctx.addIssue({ code: 'custom', path, input, message });
   const { loss } = c.training;
   if (loss === 'ddpm' && c.sde.kind !== 'vp') {
-    issue(
-      ['training', 'loss'],
-      loss,
-      `expected 'dsm' or 'edm' with sde.kind '${c.sde.kind}' ('ddpm' needs 'vp')`,
-    );
+    issue(['training', 'loss'], loss, `expected 'dsm' with sde.kind '${c.sde.kind}' ('ddpm' needs 'vp')`);
   }
   if (loss === 'smld' && c.sde.kind !== 've') {
-    issue(
-      ['training', 'loss'],
-      loss,
-      `expected 'dsm' or 'edm' with sde.kind '${c.sde.kind}' ('smld' needs 've')`,
-    );
+    issue(['training', 'loss'], loss, `expected 'dsm' with sde.kind '${c.sde.kind}' ('smld' needs 've')`);
   }
   const discrete = loss === 'ddpm' || loss === 'smld';
   if (c.training.continuous === discrete) {
@@ -456,6 +447,24 @@ export const trainerConfigSchema = trainerConfigObjectSchema.superRefine((c, ctx
       ['training', 'labelDropout'],
       c.training.labelDropout,
       'expected 0 for unconditional data (data.numClasses is 0)',
+    );
+  }
+  // What the loss can train (lossForConfig): the network's output and time input must be what the export says.
+  const ve = c.sde.kind === 've';
+  const predictions = ve ? ['score'] : ['eps', 'x0', 'v'];
+  if (c.model.prediction !== undefined && !predictions.includes(c.model.prediction)) {
+    issue(
+      ['model', 'prediction'],
+      c.model.prediction,
+      `expected ${predictions.map((p) => `'${p}'`).join(', ')} with sde.kind '${c.sde.kind}'`,
+    );
+  }
+  const timeInputs = !c.training.continuous ? ['index'] : ve ? ['sigma'] : ['index', 'continuous'];
+  if (c.model.timeInput !== undefined && !timeInputs.includes(c.model.timeInput)) {
+    issue(
+      ['model', 'timeInput'],
+      c.model.timeInput,
+      `expected ${timeInputs.map((p) => `'${p}'`).join(' or ')} with sde.kind '${c.sde.kind}' and training.continuous ${c.training.continuous}`,
     );
   }
   const toy = c.data.dataset === 'toy';

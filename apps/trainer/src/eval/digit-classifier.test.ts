@@ -81,4 +81,12 @@ describe('buildDigitClassifier', () => {
     buildDigitClassifier(16, 0).dispose();
     expect(tf.memory().numTensors).toBe(before);
   });
+
+  it('leaves nothing behind after training and dispose (the Adam moments included)', async () => {
+    const small = loadMnist({ train: 64, test: 0, resolution: 16 }).train;
+    (await trainDigitClassifier({ train: small, epochs: 1, batchSize: 32 })).dispose(); // warm-up
+    const before = tf.memory().numTensors;
+    (await trainDigitClassifier({ train: small, epochs: 1, batchSize: 32 })).dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });

@@ -119,27 +119,33 @@ export async function trainDigitClassifier(options: TrainDigitClassifierOptions)
   const r = images.resolution;
   const per = r * r;
   const classifier = buildDigitClassifier(r, seed);
-  classifier.model.compile({
-    optimizer: tf.train.adam(options.learningRate ?? 1e-3),
-    loss: 'sparseCategoricalCrossentropy',
-  });
-  const rng = Xoshiro128StarStar.fromSeed(seed + 0x5eed);
-  const shuffled = new Float32Array(images.pixels.length);
-  const labels = new Float32Array(images.count);
-  for (let e = 0; e < epochs; e++) {
-    const order = randomPermutation(images.count, rng);
-    for (let k = 0; k < images.count; k++) {
-      const i = order[k]!;
-      shuffled.set(images.pixels.subarray(i * per, (i + 1) * per), k * per);
-      labels[k] = images.labels![i]!;
+  // An optimizer object passed to compile is not the model's to dispose: its moments are freed below.
+  const optimizer = tf.train.adam(options.learningRate ?? 1e-3);
+  classifier.model.compile({ optimizer, loss: 'sparseCategoricalCrossentropy' });
+  try {
+    const rng = Xoshiro128StarStar.fromSeed(seed + 0x5eed);
+    const shuffled = new Float32Array(images.pixels.length);
+    const labels = new Float32Array(images.count);
+    for (let e = 0; e < epochs; e++) {
+      const order = randomPermutation(images.count, rng);
+      for (let k = 0; k < images.count; k++) {
+        const i = order[k]!;
+        shuffled.set(images.pixels.subarray(i * per, (i + 1) * per), k * per);
+        labels[k] = images.labels![i]!;
+      }
+      const x = tf.tensor4d(shuffled, [images.count, r, r, 1]);
+      const y = tf.tensor2d(labels, [images.count, 1]);
+      try {
+        await classifier.model.fit(x, y, { epochs: 1, batchSize, shuffle: false, verbose: 0 });
+      } finally {
+        tf.dispose([x, y]);
+      }
     }
-    const x = tf.tensor4d(shuffled, [images.count, r, r, 1]);
-    const y = tf.tensor2d(labels, [images.count, 1]);
-    try {
-      await classifier.model.fit(x, y, { epochs: 1, batchSize, shuffle: false, verbose: 0 });
-    } finally {
-      tf.dispose([x, y]);
-    }
+  } catch (error) {
+    classifier.dispose();
+    throw error;
+  } finally {
+    optimizer.dispose();
   }
   return classifier;
 }

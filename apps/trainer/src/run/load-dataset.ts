@@ -5,17 +5,37 @@ import { loadCifar10 } from '../data/cifar10.js';
 import type { ArrayDataset } from '../data/dataset.js';
 import { loadImageFolder } from '../data/image-folder.js';
 import { loadMnist } from '../data/mnist.js';
+import { sampleToy } from '../data/toy.js';
+import { toyMixtureOfConfig } from '../data/toy-mixture.js';
 
 /** Training digits of the `mnist` package used by the MNIST presets (the rest stay held out). */
 export const MNIST_TRAIN_DIGITS = 8000;
 
+/** Options of {@link loadTrainingSet}. */
+export interface LoadTrainingSetOptions {
+  /** The run's seed (`config.seed`): the toy points are drawn from it (default 0). Image datasets ignore it. */
+  seed?: number;
+}
+
 /**
  * The training set of a config's `data` section: CIFAR-10's binary batches from `data.path` (the
  * `cifar-10-batches-bin` folder, or its parent), the `mnist` package's digits at `data.resolution`
- * (16, 28 or 32), or a folder of images resized to `data.resolution`. The toy dataset has no U-Net
- * trainer yet and is refused with a clear error.
+ * (16, 28 or 32), a folder of images resized to `data.resolution`, or, for `toy`, `data.trainSize` points
+ * `[2]` (float32, unscaled) of the mixture of {@link toyMixtureOfConfig} drawn with `sampleToy` from
+ * `options.seed`, labelled with their component.
  */
-export async function loadTrainingSet(data: TrainerConfig['data']): Promise<ArrayDataset> {
+export async function loadTrainingSet(
+  data: TrainerConfig['data'],
+  options: LoadTrainingSetOptions = {},
+): Promise<ArrayDataset> {
+  if (data.dataset === 'toy') {
+    if (data.numClasses !== 0 && data.numClasses !== data.components) {
+      throw new Error(
+        `data.numClasses: expected 0 (unconditional) or data.components (${data.components}) for toy data, whose labels are the component indices; got ${data.numClasses}`,
+      );
+    }
+    return sampleToy({ n: data.trainSize, seed: options.seed ?? 0, mixture: toyMixtureOfConfig(data) });
+  }
   if (data.dataset === 'cifar10') {
     if (data.path === undefined) {
       throw new Error(
@@ -40,7 +60,5 @@ export async function loadTrainingSet(data: TrainerConfig['data']): Promise<Arra
     }
     return loadImageFolder({ dir: data.path, size: data.resolution, channels: data.channels });
   }
-  throw new Error(
-    "data.dataset: 'toy' needs the MLP model, which the trainer does not build yet; use the samplers demo (pnpm demo:samplers)",
-  );
+  throw new Error(`data.dataset: expected one of cifar10, mnist, folder, toy, got '${String(data.dataset)}'`);
 }

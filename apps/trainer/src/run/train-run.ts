@@ -1,7 +1,7 @@
+import { existsSync } from 'node:fs';
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { wrapModel } from '@sbm/samplers';
-import type { UNet } from '@sbm/unet';
 import * as tf from '@tensorflow/tfjs-core';
 import { writeFileAtomic } from '../checkpoint/atomic-file.js';
 import { openCheckpointDir } from '../checkpoint/checkpoint-dir.js';
@@ -18,11 +18,14 @@ import type { Reporter } from '../cli/progress.js';
 import { resolveModelIO } from '../config/model-io.js';
 import type { TrainerConfig } from '../config/schema.js';
 import { writeResolvedConfig } from '../config/write-resolved-config.js';
-import type { ArrayDataset } from '../data/dataset.js';
+import { type ArrayDataset, isImageDataset } from '../data/dataset.js';
 import { type BatchPosition, createBatchStream, prefetch } from '../data/pipeline.js';
+import { toyMixtureOfConfig } from '../data/toy-mixture.js';
+import { mixtureFit } from '../eval/mixture-fit.js';
 import { imageGrid } from '../sample/image-grid.js';
 import { encodePng } from '../sample/png-io.js';
-import { sampleImages } from '../sample/sample-images.js';
+import { sampleBatches, sampleImages } from '../sample/sample-images.js';
+import { scatterPlot } from '../sample/scatter-plot.js';
 import type { ExponentialMovingAverage } from '../train/ema.js';
 import type { TrainingLoss } from '../train/loss-for-config.js';
 import { NonFiniteLossError, trainStep } from '../train/train-step.js';
@@ -30,7 +33,7 @@ import type { trainableVariables } from '../train/variables.js';
 import { loadTrainingSet } from './load-dataset.js';
 import { writeLossCurve } from './loss-curve.js';
 import { withSeededRandom } from './seeded-random.js';
-import { createTrainingSetup } from './training-setup.js';
+import { createTrainingSetup, type ScoreNetwork } from './training-setup.js';
 
 /** Options of {@link trainRun}. */
 export interface TrainRunOptions {
@@ -52,7 +55,10 @@ export interface TrainRunOptions {
   signal?: AbortSignal;
   /** The training set (default: loaded from `config.data`). */
   dataset?: ArrayDataset;
-  /** Sample grid at every snapshot (default `training.snapshotSampling`); samples in the grid (default 16). */
+  /**
+   * Samples drawn from the EMA weights at every snapshot (0: none; only with `training.snapshotSampling`):
+   * images in the grid (default 16), or points in the scatter plot (default `sampling.numSamples`, else 1000).
+   */
   snapshotSamples?: number;
 }
 
@@ -89,8 +95,11 @@ interface MetricsLine {
  * a deterministic data order and per-step noise seeds. Writes `config.json`, `metrics.jsonl` (every
  * `training.logFreq` steps), atomic checkpoints (a step-0 one at the start of a new run, then every
  * `snapshotFreqForPreemption` and `snapshotFreq` steps, on a stop request and at the end; the last `keep`
- * kept), sample grids from the EMA weights and the loss curve (`loss.svg`) at every `snapshotFreq`, and at the end the EMA model in
- * `export/` (what @sbm/samplers users load). A run directory with checkpoints is resumed from the newest.
+ * kept), samples from the EMA weights (a grid of images, or for point data a scatter plot over the training
+ * points and, for toy mixtures, a `snapshot` event with the samples' fit to the mixture) and the loss curve
+ * (`loss.svg`) at every `snapshotFreq`, and at the end the EMA model in `export/` (what @sbm/samplers users
+ * load). The network is the config's U-Net or, for `model.kind: 'mlp'`, its MLP (`x [B, 2]`). A run directory
+ * with checkpoints is resumed from the newest.
  *
  * A non-finite loss or gradient stops the run with a {@link NonFiniteLossError} whose message says what
  * went wrong and which checkpoint is the last good one; nothing is saved after it.
@@ -100,9 +109,9 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
   const totalSteps = options.steps ?? config.training.nIters;
   await mkdir(runDir, { recursive: true });
   await writeResolvedConfig(runDir, config);
-  const dataset = options.dataset ?? (await loadTrainingSet(config.data));
+  const dataset = options.dataset ?? (await loadTrainingSet(config.data, { seed: config.seed }));
   const setup = createTrainingSetup(config);
-  const { unetConfig, lossConfig, net, variables, optimizer, ema, context } = setup;
+  const { architecture, lossConfig, net, variables, optimizer, ema, context } = setup;
   const checkpoints = await openCheckpointDir(join(runDir, 'checkpoints'), {
     keep: options.keep ?? 3,
     onWarning: (m) => reporter.warn(m),
@@ -162,6 +171,10 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
     const conditional = config.data.numClasses > 0;
     const losses: { step: number; loss: number }[] = [];
     const metricsFile = join(runDir, 'metrics.jsonl');
+    // Before the first `training.logFreq` step there is no metrics line to draw (e.g. a run stopped early).
+    const updateLossCurve = async () => {
+      if (existsSync(metricsFile)) await writeLossCurve(runDir);
+    };
     const started = performance.now();
     let windowStart = performance.now();
     let windowSteps = 0;
@@ -209,18 +222,22 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
         (options.snapshotSamples ?? 1) > 0 &&
         config.training.snapshotSampling
       ) {
-        await writeSampleGrid(
-          net,
-          lossConfig,
-          config,
-          variables,
-          ema,
-          join(runDir, 'samples', `step-${step}.png`),
-          options.snapshotSamples ?? 16,
-        );
+        const file = join(runDir, 'samples', `step-${step}.png`);
+        if (isImageDataset(dataset)) {
+          await writeSampleGrid(net, lossConfig, config, variables, ema, file, options.snapshotSamples ?? 16);
+        } else {
+          const count = options.snapshotSamples ?? config.sampling.numSamples ?? 1000;
+          const fit = await writeSampleScatter(net, lossConfig, config, variables, ema, dataset, file, count);
+          if (fit) {
+            reporter.event({ event: 'snapshot', step, ...fit });
+            reporter.info(
+              `step ${step}: EMA samples' mean log-density ${fit.meanLogDensity.toFixed(3)} (training points ${fit.dataMeanLogDensity.toFixed(3)}), ${(100 * fit.within3Std).toFixed(1)}% within 3 std of a component`,
+            );
+          }
+        }
       }
       if (step % snapshotFreqForPreemption === 0 || step % snapshotFreq === 0) await save();
-      if (step % snapshotFreq === 0) await writeLossCurve(runDir);
+      if (step % snapshotFreq === 0) await updateLossCurve();
       if (options.signal?.aborted) {
         reason = 'stopped';
         break;
@@ -231,7 +248,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
       }
     }
     reporter.finish({ step: optimizer.step, reason });
-    if (losses.length > 0) await writeLossCurve(runDir);
+    if (losses.length > 0) await updateLossCurve();
     if (savedStep !== optimizer.step) await save();
     let exportDir: string | undefined;
     if (reason === 'done') {
@@ -239,7 +256,9 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
       const io = resolveModelIO(config);
       const state = snapshot();
       await exportTrainStateModel(exportDir, state, {
-        unetConfig,
+        ...(architecture.kind === 'unet'
+          ? { unetConfig: architecture.config }
+          : { mlpConfig: architecture.config }),
         info: {
           sde: { ...sdeInfo(config) },
           prediction: io.prediction,
@@ -262,9 +281,73 @@ function sdeInfo(config: TrainerConfig) {
     : { kind: s.kind, betaMin: s.betaMin, betaMax: s.betaMax, N: s.numScales };
 }
 
+/** The config's sampler over the network with the EMA weights (put into `variables` by the caller). */
+function emaSampling(net: ScoreNetwork, lossConfig: TrainingLoss, config: TrainerConfig) {
+  const io = resolveModelIO(config);
+  const adapter = wrapModel(net.model, {
+    sde: lossConfig.sde,
+    prediction: io.prediction,
+    timeInput: io.timeInput,
+    numTrainSteps: 1000,
+    name: 'EMA network',
+  });
+  const { sampler, numSamples: _n, batchSize, ...samplerOptions } = config.sampling;
+  return { adapter, sampler, samplerOptions, batchSize };
+}
+
+/**
+ * Samples `count` points `[count, 2]` with the EMA weights and the config's sampler, and writes a scatter plot
+ * of them over (up to 5000 of) the training points. For toy data, returns the samples' {@link mixtureFit} to
+ * the config's mixture and, as the reference, the mean log-density of `count` training points (true samples).
+ */
+async function writeSampleScatter(
+  net: ScoreNetwork,
+  lossConfig: TrainingLoss,
+  config: TrainerConfig,
+  variables: ReturnType<typeof trainableVariables>,
+  ema: ExponentialMovingAverage,
+  dataset: ArrayDataset,
+  file: string,
+  count: number,
+): Promise<(ReturnType<typeof mixtureFit> & { dataMeanLogDensity: number }) | undefined> {
+  const dim = dataset.shape.reduce((a, b) => a * b, 1);
+  if (dim !== 2) return undefined; // a scatter plot shows 2-D points only
+  const points = new Float32Array(count * dim);
+  ema.store(variables);
+  ema.copyTo(variables);
+  try {
+    const { adapter, sampler, samplerOptions, batchSize } = emaSampling(net, lossConfig, config);
+    await sampleBatches({
+      sde: lossConfig.sde,
+      model: adapter,
+      sampler,
+      samplerOptions,
+      sampleShape: [dim],
+      count,
+      batchSize: batchSize ?? count,
+      seed: config.seed,
+      onBatch: (batch, samples) => {
+        points.set(samples, batch.start * dim);
+      },
+    });
+  } finally {
+    ema.restore(variables);
+  }
+  const reference = dataset.data.subarray(0, Math.min(dataset.size, 5000) * dim);
+  await mkdir(join(file, '..'), { recursive: true });
+  const png = encodePng(scatterPlot(points, { reference }));
+  await writeFileAtomic(file, async (handle) => {
+    await handle.writeFile(png);
+  });
+  if (config.data.dataset !== 'toy') return undefined;
+  const mixture = toyMixtureOfConfig(config.data);
+  const truth = mixtureFit(mixture, dataset.data.subarray(0, Math.min(dataset.size, count) * dim));
+  return { ...mixtureFit(mixture, points), dataMeanLogDensity: truth.meanLogDensity };
+}
+
 /** Samples `count` images with the EMA weights and the config's sampler, and writes a PNG grid. */
 async function writeSampleGrid(
-  net: UNet,
+  net: ScoreNetwork,
   lossConfig: TrainingLoss,
   config: TrainerConfig,
   variables: ReturnType<typeof trainableVariables>,
@@ -272,18 +355,10 @@ async function writeSampleGrid(
   file: string,
   count: number,
 ): Promise<void> {
-  const io = resolveModelIO(config);
   ema.store(variables);
   ema.copyTo(variables);
   try {
-    const adapter = wrapModel(net.model, {
-      sde: lossConfig.sde,
-      prediction: io.prediction,
-      timeInput: io.timeInput,
-      numTrainSteps: 1000,
-      name: 'EMA network',
-    });
-    const { sampler, numSamples: _n, batchSize: _b, ...samplerOptions } = config.sampling;
+    const { adapter, sampler, samplerOptions } = emaSampling(net, lossConfig, config);
     const images: Parameters<typeof imageGrid>[0][number][] = [];
     const r = config.data.dataset === 'toy' ? 0 : config.data.resolution;
     const channels = config.data.dataset === 'toy' ? 0 : config.data.channels;

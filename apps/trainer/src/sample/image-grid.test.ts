@@ -32,4 +32,19 @@ describe('imageGrid', () => {
       imageGrid([images[0]!, { width: 3, height: 2, channels: 1, data: new Uint8Array(6) }]),
     ).toThrow(/^images\[1\]: expected 2×2×1/);
   });
+
+  it('scale repeats every pixel scale × scale times (RGB too) before tiling', () => {
+    // a 2×1 RGB image: red, then blue
+    const image = { width: 2, height: 1, channels: 3 as const, data: new Uint8Array([255, 0, 0, 0, 0, 255]) };
+    const grid = imageGrid([image], { scale: 3, padding: 0 });
+    expect([grid.width, grid.height]).toEqual([6, 3]);
+    for (let y = 0; y < 3; y++) {
+      for (let x = 0; x < 6; x++) {
+        const px = [...grid.data.subarray((y * 6 + x) * 3, (y * 6 + x) * 3 + 3)];
+        expect(px, `(${x}, ${y})`).toEqual(x < 3 ? [255, 0, 0] : [0, 0, 255]);
+      }
+    }
+    expect(imageGrid([image, image], { scale: 2, padding: 1 }).width).toBe(2 * 4 + 3);
+    expect(() => imageGrid([image], { scale: 1.5 })).toThrow(/^scale: expected an integer >= 1/);
+  });
 });

@@ -28,21 +28,26 @@ export function toImages(x: Float32Array, shape: readonly number[], centered: bo
 
 /**
  * Tiles equally sized images row by row into one image with `columns` per row (default ⌈√n⌉) and
- * `padding` pixels of `background` (0–255) between and around them.
+ * `padding` pixels of `background` (0–255) between and around them; `scale` (an integer, default 1)
+ * enlarges every pixel of the images to `scale × scale` pixels first (nearest neighbour, for small digits).
  */
 export function imageGrid(
   images: readonly Image8[],
-  options: { columns?: number; padding?: number; background?: number } = {},
+  options: { columns?: number; padding?: number; background?: number; scale?: number } = {},
 ): Image8 {
   if (images.length === 0) throw new Error('images: expected at least one image');
-  const { width, height, channels } = images[0]!;
+  const { width: w0, height: h0, channels } = images[0]!;
   for (const [i, im] of images.entries()) {
-    if (im.width !== width || im.height !== height || im.channels !== channels) {
+    if (im.width !== w0 || im.height !== h0 || im.channels !== channels) {
       throw new Error(
-        `images[${i}]: expected ${width}×${height}×${channels} like images[0], got ${im.width}×${im.height}×${im.channels}`,
+        `images[${i}]: expected ${w0}×${h0}×${channels} like images[0], got ${im.width}×${im.height}×${im.channels}`,
       );
     }
   }
+  const scale = options.scale ?? 1;
+  if (!Number.isInteger(scale) || scale < 1) throw new Error(`scale: expected an integer >= 1, got ${scale}`);
+  if (scale > 1) images = images.map((im) => enlarge(im, scale));
+  const { width, height } = images[0]!;
   const columns = options.columns ?? Math.ceil(Math.sqrt(images.length));
   const rows = Math.ceil(images.length / columns);
   const pad = options.padding ?? 2;
@@ -60,4 +65,19 @@ export function imageGrid(
     }
   });
   return { width: W, height: H, channels, data };
+}
+
+/** `image` with every pixel repeated `scale × scale` times. */
+function enlarge(image: Image8, scale: number): Image8 {
+  const { width, height, channels } = image;
+  const W = width * scale;
+  const data = new Uint8Array(W * height * scale * channels);
+  for (let y = 0; y < height * scale; y++) {
+    const src = Math.floor(y / scale) * width;
+    for (let x = 0; x < W; x++) {
+      const from = (src + Math.floor(x / scale)) * channels;
+      for (let c = 0; c < channels; c++) data[(y * W + x) * channels + c] = image.data[from + c]!;
+    }
+  }
+  return { width: W, height: height * scale, channels, data };
 }

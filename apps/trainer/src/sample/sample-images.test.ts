@@ -4,8 +4,9 @@ import { expectNoLeaks, useCpuBackend } from '@sbm/test-utils';
 import { createUNet, unetPreset } from '@sbm/unet';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toImages } from './image-grid.js';
 import type { Image8 } from './png-io.js';
-import { type IndexBatch, sampleImages, shardBatches } from './sample-images.js';
+import { type IndexBatch, sampleBatches, sampleImages, shardBatches } from './sample-images.js';
 
 beforeAll(useCpuBackend);
 
@@ -92,5 +93,65 @@ describe('sampleImages', () => {
     ).rejects.toThrow(
       /^sampling.sampler: expected one of pc, ode, ddpm, ddim, edm, dpmSolver, dpmSolverPlusPlus, unipc, got 'heun'/,
     );
+  });
+});
+
+describe('sampleBatches', () => {
+  const sde = new VPSDE();
+  const net = createUNet(unetPreset('tiny/ddpm', { imageSize: 8, numChannels: 1 }));
+  const model = wrapModel(net.model, { sde, prediction: 'eps', timeInput: 'index', name: 'tiny/ddpm' });
+  afterAll(() => net.dispose());
+
+  const run = async (shard: { index: number; total: number }) => {
+    const got: { batch: IndexBatch; samples: Float32Array; shape: number[] }[] = [];
+    await sampleBatches({
+      sde,
+      model,
+      sampler: 'ddim',
+      samplerOptions: { steps: 3 },
+      sampleShape: [8, 8, 1],
+      count: 5,
+      batchSize: 2,
+      seed: 17,
+      shard,
+      onBatch: (batch, samples, shape) => {
+        got.push({ batch, samples, shape });
+      },
+    });
+    return got;
+  };
+
+  it('hands over the raw float samples [b, ...sampleShape] that sampleImages converts to 8-bit images', async () => {
+    const raw = await run({ index: 0, total: 1 });
+    expect(raw.map((r) => r.shape)).toEqual([
+      [2, 8, 8, 1],
+      [2, 8, 8, 1],
+      [1, 8, 8, 1],
+    ]);
+    const images: Image8[] = [];
+    await sampleImages({
+      sde,
+      model,
+      sampler: 'ddim',
+      samplerOptions: { steps: 3 },
+      sampleShape: [8, 8, 1],
+      count: 5,
+      batchSize: 2,
+      seed: 17,
+      centered: true,
+      onBatch: (_b, ims) => {
+        images.push(...ims);
+      },
+    });
+    expect(raw.flatMap((r) => toImages(r.samples, r.shape, true))).toEqual(images);
+    // Two shards are the unsharded run, value for value.
+    const parts = [...(await run({ index: 0, total: 2 })), ...(await run({ index: 1, total: 2 }))];
+    expect(parts.map((p) => [p.batch.start, p.batch.end, Array.from(p.samples)])).toEqual(
+      raw.map((p) => [p.batch.start, p.batch.end, Array.from(p.samples)]),
+    );
+  });
+
+  it('leaves no tensors behind', async () => {
+    await expectNoLeaks(() => run({ index: 1, total: 2 }));
   });
 });

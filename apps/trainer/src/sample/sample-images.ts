@@ -33,8 +33,8 @@ export function shardBatches(count: number, batchSize: number, shard: Shard): In
   return out;
 }
 
-/** Options of {@link sampleImages}. */
-export interface SampleImagesOptions {
+/** Options of {@link sampleBatches}. */
+export interface SampleBatchesOptions {
   /** The process the model was trained for (an SDE, or discrete marginals). */
   sde: MarginalCoefficients;
   /** The wrapped model (e.g. the EMA network). */
@@ -43,8 +43,8 @@ export interface SampleImagesOptions {
   sampler: string;
   /** The sampler's own options (steps, spacing, …). */
   samplerOptions?: Record<string, unknown>;
-  /** Shape of one sample `[H, W, C]`. */
-  sampleShape: readonly [number, number, number];
+  /** Shape of one sample: `[H, W, C]` for images, `[D]` for points (`[2]`: x, y). */
+  sampleShape: readonly number[];
   /** Samples in the whole (unsharded) run. */
   count: number;
   /** Samples per model batch (wasm's 4 GiB heap bounds it). */
@@ -53,19 +53,21 @@ export interface SampleImagesOptions {
   seed: number;
   /** This process's shard, default the whole run. */
   shard?: Shard;
-  /** Whether the data was scaled to `[−1, 1]` (else `[0, 1]`). */
-  centered: boolean;
-  /** Receives each batch's images with their global indices (awaited). */
-  onBatch?: (batch: IndexBatch, images: Image8[]) => void | Promise<void>;
+  /**
+   * Receives each batch's raw samples (float32, row-major `[end − start, ...sampleShape]`: sample
+   * `batch.start + i` is `samples[i·n … (i+1)·n)` with n = prod(sampleShape)) and their shape (awaited).
+   */
+  onBatch?: (batch: IndexBatch, samples: Float32Array, shape: number[]) => void | Promise<void>;
 }
 
 /**
- * Samples the images of one shard of a run with any sampler of @sbm/samplers, batch by batch (each batch
- * with `firstSample` = its first global index, so that sample k is the same in any shard), and hands the
- * 8-bit images to `onBatch`. Returns the batches done and the model evaluations spent.
+ * Samples one shard of a run with any sampler of @sbm/samplers, batch by batch over the global batches of
+ * {@link shardBatches} (each batch with `firstSample` = its first global index, so that sample k is the same
+ * in any shard), and hands the raw float samples `[b, ...sampleShape]` to `onBatch`. Returns the batches done
+ * and the model evaluations spent.
  */
-export async function sampleImages(
-  options: SampleImagesOptions,
+export async function sampleBatches(
+  options: SampleBatchesOptions,
 ): Promise<{ batches: IndexBatch[]; nfe: number }> {
   const run = samplerByName(options.sampler);
   const batches = shardBatches(options.count, options.batchSize, options.shard ?? { index: 0, total: 1 });
@@ -83,7 +85,31 @@ export async function sampleImages(
     nfe += result.nfe;
     const values = (await result.samples.data()) as Float32Array;
     result.samples.dispose();
-    await options.onBatch?.(batch, toImages(values, shape, options.centered));
+    await options.onBatch?.(batch, values, shape);
   }
   return { batches, nfe };
+}
+
+/** Options of {@link sampleImages}: those of {@link sampleBatches} for images, handed over as 8-bit images. */
+export interface SampleImagesOptions extends Omit<SampleBatchesOptions, 'sampleShape' | 'onBatch'> {
+  /** Shape of one sample `[H, W, C]`. */
+  sampleShape: readonly [number, number, number];
+  /** Whether the data was scaled to `[−1, 1]` (else `[0, 1]`). */
+  centered: boolean;
+  /** Receives each batch's images with their global indices (awaited). */
+  onBatch?: (batch: IndexBatch, images: Image8[]) => void | Promise<void>;
+}
+
+/**
+ * Samples the images of one shard of a run ({@link sampleBatches}) and hands the 8-bit images (`toImages`:
+ * `[−1, 1]` or `[0, 1]` mapped to 0–255) to `onBatch`. Returns the batches done and the model evaluations spent.
+ */
+export async function sampleImages(
+  options: SampleImagesOptions,
+): Promise<{ batches: IndexBatch[]; nfe: number }> {
+  const { centered, onBatch, ...rest } = options;
+  return sampleBatches({
+    ...rest,
+    onBatch: (batch, samples, shape) => onBatch?.(batch, toImages(samples, shape, centered)),
+  });
 }

@@ -11,6 +11,14 @@ export {
   unetNetwork,
 } from './loss-for-config.js';
 export {
+  createMlpNetwork,
+  loadMlpNetwork,
+  type MlpConfig,
+  MlpNetwork,
+  mlpNetwork,
+  validateMlpConfig,
+} from './mlp-network.js';
+export {
   type AdamOptions,
   type AdamState,
   type AdamUpdate,

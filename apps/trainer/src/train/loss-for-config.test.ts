@@ -307,6 +307,63 @@ describe('lossForConfig', () => {
     ).toBe('unetConfig.numScales');
   });
 
+  it('trains the configured prediction and time input: networks equivalent to an ε-network give its loss', () => {
+    const vp = {
+      sde: { kind: 'vp' as const },
+      continuous: true,
+      reduceMean: true,
+      likelihoodWeighting: false,
+    };
+    const x0 = tf.tensor(x0Values, SHAPE);
+    const eps = recordingNetwork([]);
+    // VP marginal α(t) = exp(−¼t²(β_max − β_min) − ½tβ_min), σ = √(1 − α²) (Song et al. 2021, Eq. 33), t = c/999
+    const alphaSigma = (t: tf.Tensor1D) => {
+      const a = tf.exp(tf.sub(tf.mul(tf.square(t), -0.25 * (20 - 0.1)), tf.mul(t, 0.5 * 0.1)));
+      return [tf.reshape(a, [-1, 1, 1, 1]), tf.reshape(tf.sqrt(tf.sub(1, tf.square(a))), [-1, 1, 1, 1])];
+    };
+    // x̂₀ = (x − σ ε̂)/α and v̂ = α ε̂ − σ x̂₀ (Salimans & Ho 2022) from the same ε-network
+    const x0Net: NetworkFn = (x, c) => {
+      const [a, sg] = alphaSigma(tf.div(c, 999) as tf.Tensor1D);
+      return tf.div(tf.sub(x, tf.mul(sg!, eps(x, c))), a!);
+    };
+    const vNet: NetworkFn = (x, c) => {
+      const [a, sg] = alphaSigma(tf.div(c, 999) as tf.Tensor1D);
+      const e = eps(x, c);
+      return tf.sub(tf.mul(a!, e), tf.mul(sg!, tf.div(tf.sub(x, tf.mul(sg!, e)), a!)));
+    };
+    const lossOf = (config: TrainingLossConfig, net: NetworkFn) => {
+      const built = lossForConfig(config);
+      return tf.tidy(() => built.loss(built.wrap(net), x0, 5).dataSync()[0]!);
+    };
+    const base = lossOf(vp, eps);
+    expect(lossOf({ ...vp, prediction: 'x0' }, x0Net)).toBeCloseTo(base, 4);
+    expect(lossOf({ ...vp, prediction: 'v' }, vNet)).toBeCloseTo(base, 4);
+    // read as ε, the same x̂₀-network is a different (much worse) model: the setting is what makes them equal
+    expect(Math.abs(lossOf(vp, x0Net) - base)).toBeGreaterThan(0.1 * base);
+    // time input t instead of 999·t
+    const continuous = lossForConfig({ ...vp, timeInput: 'continuous' });
+    expect(continuous.conditioningDescription).toBe('t');
+    const c = continuous.conditioning(tf.tensor1d([0.25]));
+    expectTensorsClose(c, [0.25]);
+    c.dispose();
+    expect(
+      lossOf({ ...vp, timeInput: 'continuous' }, (x, t) => eps(x, tf.mul(t, 999) as tf.Tensor1D)),
+    ).toBeCloseTo(base, 5);
+    x0.dispose();
+    const argument = (config: TrainingLossConfig) => {
+      try {
+        lossForConfig(config);
+      } catch (e) {
+        return (e as SbmArgumentError).argument;
+      }
+      return 'no error';
+    };
+    expect(argument({ ...vp, prediction: 'score' })).toBe('config.prediction');
+    expect(argument({ ...vp, sde: { kind: 've' }, prediction: 'eps' })).toBe('config.prediction');
+    expect(argument({ ...vp, timeInput: 'sigma' })).toBe('config.timeInput');
+    expect(argument({ ...vp, continuous: false, timeInput: 'continuous' })).toBe('config.timeInput');
+  });
+
   it('leaks no tensors (loss, wrap, conditioning) for every config', async () => {
     const x0 = tf.tensor(x0Values, SHAPE);
     const net: NetworkFn = (x, c) => tf.add(tf.mul(x, 0.3), tf.reshape(tf.mul(c, 1e-3), [-1, 1, 1, 1]));

@@ -37,7 +37,22 @@ export interface TrainingLossConfig {
   likelihoodWeighting: boolean;
   /** Smallest training time of continuous DSM, default 1e-5. */
   tMin?: number;
+  /**
+   * What the network outputs (the trainer's `model.prediction`). VP/sub-VP (DSM or DDPM): `'eps'` (default, as
+   * score_sde), `'x0'` or `'v'`; VE (DSM or SMLD): `'score'` only (default). The loss converts the output to the
+   * score with the SDE's α(t), σ(t), so the objective is the same function of the implied score.
+   */
+  prediction?: NetworkPrediction;
+  /**
+   * What the network's time input holds (the trainer's `model.timeInput`, `wrapModel`'s `timeInput`). Continuous
+   * VP/sub-VP: `'index'` (default, score_sde's 999·t) or `'continuous'` (t itself); continuous VE: `'sigma'`
+   * (default); discrete DDPM/SMLD: `'index'` (default).
+   */
+  timeInput?: 'index' | 'continuous' | 'sigma';
 }
+
+/** What a network outputs: ε, the clean data x̂₀, v = α ε − σ x₀, or the score (VE networks, output already /σ). */
+export type NetworkPrediction = 'eps' | 'x0' | 'v' | 'score';
 
 /** Which objective {@link lossForConfig} built. */
 export type TrainingLossKind = 'dsm' | 'ddpm' | 'smld';
@@ -54,8 +69,11 @@ export interface TrainingLoss {
   sde: SDE;
   /** The `@sbm/losses` loss, `(model, batch, seed?) => scalar`; give it {@link TrainingLoss.wrap}'s model. */
   loss: LossFn;
-  /** What the network's output is: `'eps'` (VP/sub-VP: score = −output/σ) or `'score'` (VE, output already /σ). */
-  parameterization: 'eps' | 'score';
+  /**
+   * What the network's output is: `'eps'` (VP/sub-VP default: score = −output/σ), `'x0'` or `'v'` (VP/sub-VP
+   * when configured), or `'score'` (VE, output already /σ).
+   */
+  parameterization: NetworkPrediction;
   /**
    * Maps the time the loss passes to the model (SDE time t for DSM, step/level index for DDPM/SMLD) to the
    * network's conditioning input. Returns a new tensor.
@@ -160,7 +178,7 @@ export function lossForConfig(config: TrainingLossConfig): TrainingLoss {
 
   let kind: TrainingLossKind;
   let loss: LossFn;
-  let parameterization: 'eps' | 'score';
+  let parameterization: NetworkPrediction;
   let conditioning: (t: tf.Tensor1D) => tf.Tensor1D;
   let conditioningDescription: string;
   if (continuous) {
@@ -181,6 +199,10 @@ export function lossForConfig(config: TrainingLossConfig): TrainingLoss {
       parameterization = 'score';
       conditioning = (t) => tf.tidy(() => tf.mul(tf.exp(tf.mul(t, logRatio)), ve.sigmaMin));
       conditioningDescription = 'σ(t) = σ_min (σ_max/σ_min)^t';
+    } else if (config.timeInput === 'continuous') {
+      parameterization = 'eps';
+      conditioning = (t) => t.clone();
+      conditioningDescription = 't';
     } else {
       parameterization = 'eps';
       conditioning = (t) => tf.mul(t, 999);
@@ -214,7 +236,24 @@ export function lossForConfig(config: TrainingLossConfig): TrainingLoss {
       );
     }
   }
-  const p = parameterization;
+  const timeInputs = !continuous ? ['index'] : kindOfSde === 've' ? ['sigma'] : ['index', 'continuous'];
+  if (config.timeInput !== undefined && !timeInputs.includes(config.timeInput)) {
+    throw new SbmArgumentError(
+      'config.timeInput',
+      `expected ${timeInputs.map((a) => `'${a}'`).join(' or ')} for ${continuous ? 'continuous' : 'discrete'} ${kindOfSde.toUpperCase()} training, got ${String(config.timeInput)}`,
+    );
+  }
+  const prediction = config.prediction ?? parameterization;
+  if (prediction !== parameterization) {
+    const allowed = parameterization === 'eps' ? ['eps', 'x0', 'v'] : ['score'];
+    if (!allowed.includes(prediction)) {
+      throw new SbmArgumentError(
+        'config.prediction',
+        `expected one of ${allowed.map((a) => `'${a}'`).join(', ')} for a ${kindOfSde.toUpperCase()} network, got ${String(prediction)}`,
+      );
+    }
+  }
+  const p = prediction;
   const cond = conditioning;
   return {
     kind,
@@ -258,8 +297,10 @@ export function checkUNetForLoss(loss: TrainingLoss, unetConfig: UNetConfig): vo
   const fail = (field: string, message: string): never => {
     throw new SbmArgumentError(`unetConfig.${field}`, message);
   };
-  if (loss.parameterization === 'eps') {
-    if (unetConfig.scaleBySigma) fail('scaleBySigma', `expected false: the ${loss.kind} network predicts ε`);
+  if (loss.parameterization !== 'score') {
+    const what = { eps: 'ε', x0: 'x̂₀', v: 'v' }[loss.parameterization];
+    if (unetConfig.scaleBySigma)
+      fail('scaleBySigma', `expected false: the ${loss.kind} network predicts ${what}`);
     if (unetConfig.embeddingType !== 'positional') {
       fail('embeddingType', `expected 'positional' (the input is ${loss.conditioningDescription})`);
     }
