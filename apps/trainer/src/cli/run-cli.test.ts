@@ -35,6 +35,8 @@ describe('sbm', () => {
       expect(h.code, c).toBe(0);
       expect(h.out, c).toMatch(new RegExp(`^Usage: sbm ${c}`));
     }
+    // as `pnpm demo -- --help` passes it
+    expect((await sbm('demo', '--', '--help')).out).toMatch(/^Usage: sbm demo/);
   });
 
   it('names the option or config key of a mistake, exit code 2', async () => {

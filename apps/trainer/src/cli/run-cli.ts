@@ -460,7 +460,9 @@ function help(command: (typeof COMMANDS)[number] | undefined, io: CliIo): number
  * 0 success, 1 failure, 2 a usage or configuration error (its message names the option or config key).
  */
 export async function runCli(argv: readonly string[], io: CliIo = {}): Promise<number> {
-  const [command, ...rest] = argv;
+  const [command, ...given] = argv;
+  // `pnpm demo -- --steps 9` forwards the `--` too: a leading one is not an end-of-options marker here.
+  const rest = given[0] === '--' ? given.slice(1) : given;
   const err = io.err ?? process.stderr;
   try {
     if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
