@@ -59,19 +59,29 @@ function probe(model: tfl.LayersModel): Float32Array {
   });
 }
 
+/** A train state at `step` whose weights are `model`'s and whose EMA weights are `ema`'s. */
+function trainState(
+  step: number,
+  config: Record<string, unknown>,
+  model: tfl.LayersModel,
+  ema: tfl.LayersModel,
+): TrainState {
+  return {
+    step,
+    config,
+    weights: readModelWeights(model),
+    ema: readModelWeights(ema),
+    data: { epoch: 0, index: 0 },
+    rng: new Uint32Array(4),
+  };
+}
+
 describe('exportModel', () => {
   it('exports the EMA weights of a train state; tf.loadLayersModel(fileSystemIO(dir)) gives the EMA network', async () => {
     const model = createUNet(unetPreset(PRESET));
     const ema = createUNet(unetPreset(PRESET));
     const config = { model: { preset: PRESET }, seed: 1 };
-    const state: TrainState = {
-      step: 250,
-      config,
-      weights: readModelWeights(model.model),
-      ema: readModelWeights(ema.model),
-      data: { epoch: 0, index: 0 },
-      rng: new Uint32Array(4),
-    };
+    const state = trainState(250, config, model.model, ema.model);
     // Through a checkpoint file, as the CLI's `export` would do.
     const ckptPath = join(dir, 'ckpt.sbmckpt');
     await writeCheckpoint(ckptPath, trainStateToCheckpoint(state));
@@ -192,14 +202,7 @@ describe('exportModel of an MLP (2-D points)', () => {
     const model = make(1);
     const ema = make(2);
     const config = { model: { kind: 'mlp' }, seed: 1 };
-    const state: TrainState = {
-      step: 40,
-      config,
-      weights: readModelWeights(model.model),
-      ema: readModelWeights(ema.model),
-      data: { epoch: 0, index: 0 },
-      rng: new Uint32Array(4),
-    };
+    const state = trainState(40, config, model.model, ema.model);
     const out = join(dir, 'export-mlp');
     const written = await exportTrainStateModel(out, state, { mlpConfig, info });
     expect(written.data).toEqual({ shape: [2] });

@@ -2,19 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cifar10Fixture, tinyRunSettings } from '../run/cifar10-fixture.test-support.js';
-import { runCli } from './run-cli.js';
-
-/** Runs the CLI in this process and captures what it prints. */
-async function sbm(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, {
-    out: { write: (s: string) => out.push(s) },
-    err: { write: (s: string) => err.push(s) },
-    env: {},
-  });
-  return { code, out: out.join(''), err: err.join('') };
-}
+import { sbm } from './run-cli.test-support.js';
 
 let root: string;
 let cifarDir: string;

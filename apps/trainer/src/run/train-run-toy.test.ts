@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadExportedModel, modelAdapterOptions, modelSampleShape } from '../checkpoint/export-model.js';
 import { Reporter } from '../cli/progress.js';
-import { runCli } from '../cli/run-cli.js';
+import { jsonLines, quietReporter, sbm, stopAfterStep } from '../cli/run-cli.test-support.js';
 import { loadConfig } from '../config/load.js';
 import type { TrainerConfig } from '../config/schema.js';
 import { deriveSeed, Xoshiro128StarStar } from '../data/rng.js';
@@ -29,24 +29,6 @@ beforeAll(async () => {
 });
 afterAll(() => rm(root, { recursive: true, force: true }));
 
-/** Runs the CLI in this process and captures what it prints. */
-async function sbm(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, {
-    out: { write: (s: string) => out.push(s) },
-    err: { write: (s: string) => err.push(s) },
-    env: {},
-  });
-  return { code, out: out.join(''), err: err.join('') };
-}
-
-const jsonLines = (text: string) =>
-  text
-    .trim()
-    .split('\n')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-
 /**
  * The toy/mixture preset (8 Gaussians of std 0.1 on a ring of radius 2, VP SDE, ε-loss) trained for 2000 steps
  * instead of 5000, to fit in a test: a smaller MLP (hidden 64 instead of 128) with a larger batch (512) and
@@ -67,7 +49,7 @@ const QUALITY_SETTINGS = [
   'sampling.numSamples=2000',
 ];
 
-const quiet = () => new Reporter({ mode: 'quiet', err: { write: () => true } });
+const quiet = quietReporter;
 
 describe('trainRun on toy/mixture (the MLP)', () => {
   let runDir: string;
@@ -235,12 +217,7 @@ describe('trainRun on toy/mixture (the MLP)', () => {
     // After that warm-up, the stopped and the resumed run leave no tensors behind.
     const tensors = tf.memory().numTensors;
     const controller = new AbortController();
-    const reporter = quiet();
-    const update = reporter.update.bind(reporter);
-    reporter.update = (done, metrics) => {
-      update(done, metrics);
-      if (done === 3) controller.abort();
-    };
+    const reporter = stopAfterStep(3, controller);
     const resumedDir = join(root, 'resumed');
     const first = await trainRun({
       config: await tiny(),

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setupBackend } from '@sbm/backend';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Reporter } from '../cli/progress.js';
+import { quietReporter, stopAfterStep } from '../cli/run-cli.test-support.js';
 import { loadConfig } from '../config/load.js';
 import type { TrainerConfig } from '../config/schema.js';
 import { tinyRunSettings, writeCifar10 } from './cifar10-fixture.test-support.js';
@@ -24,7 +24,7 @@ function tinyConfig(): Promise<TrainerConfig> {
   });
 }
 
-const quiet = () => new Reporter({ mode: 'quiet', err: { write: () => true } });
+const quiet = quietReporter;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'sbm-train-run-'));
@@ -65,13 +65,7 @@ describe('trainRun on CIFAR-10 binary batches', () => {
   it('a run stopped at step 3 and resumed gives the same losses, step for step', async () => {
     const runDir = join(root, 'resumed');
     const controller = new AbortController();
-    // stop after the third step (the signal is checked after every step)
-    const reporter = quiet();
-    const update = reporter.update.bind(reporter);
-    reporter.update = (done, metrics) => {
-      update(done, metrics);
-      if (done === 3) controller.abort();
-    };
+    const reporter = stopAfterStep(3, controller);
     const first = await trainRun({
       config: await tinyConfig(),
       runDir,

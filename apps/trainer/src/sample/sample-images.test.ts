@@ -102,17 +102,21 @@ describe('sampleBatches', () => {
   const model = wrapModel(net.model, { sde, prediction: 'eps', timeInput: 'index', name: 'tiny/ddpm' });
   afterAll(() => net.dispose());
 
+  // The same run for both functions: 5 samples in batches of 2.
+  const common = {
+    sde,
+    model,
+    sampler: 'ddim',
+    samplerOptions: { steps: 3 },
+    sampleShape: [8, 8, 1],
+    count: 5,
+    batchSize: 2,
+    seed: 17,
+  } as const;
   const run = async (shard: { index: number; total: number }) => {
     const got: { batch: IndexBatch; samples: Float32Array; shape: number[] }[] = [];
     await sampleBatches({
-      sde,
-      model,
-      sampler: 'ddim',
-      samplerOptions: { steps: 3 },
-      sampleShape: [8, 8, 1],
-      count: 5,
-      batchSize: 2,
-      seed: 17,
+      ...common,
       shard,
       onBatch: (batch, samples, shape) => {
         got.push({ batch, samples, shape });
@@ -130,14 +134,7 @@ describe('sampleBatches', () => {
     ]);
     const images: Image8[] = [];
     await sampleImages({
-      sde,
-      model,
-      sampler: 'ddim',
-      samplerOptions: { steps: 3 },
-      sampleShape: [8, 8, 1],
-      count: 5,
-      batchSize: 2,
-      seed: 17,
+      ...common,
       centered: true,
       onBatch: (_b, ims) => {
         images.push(...ims);
