@@ -28,7 +28,7 @@ export { resolveMlpConfig } from './config/mlp-config.js';
 export { TRAINER_PRESET_NAMES, trainerPreset } from './config/presets.js';
 export { type TrainerConfig, trainerConfigSchema } from './config/schema.js';
 export { resolveUNetConfig } from './config/unet-config.js';
-export { loadCifar10, parseCifar10Batch } from './data/cifar10.js';
+export { loadCifar10 } from './data/cifar10.js';
 export { CIFAR10_MD5, CIFAR10_URL, downloadCifar10 } from './data/cifar10-download.js';
 export { type ArrayDataset, createDataset } from './data/dataset.js';
 export { loadImageFolder } from './data/image-folder.js';
@@ -44,6 +44,11 @@ export {
 } from './demo/mnist-demo.js';
 export { formatDoctorReport, runDoctor } from './doctor/doctor.js';
 export { assessGpuUse, decideGpuFallback } from './doctor/gpu-fallback.js';
+export {
+  type EvaluateLikelihoodOptions,
+  evaluateLikelihood,
+  type LikelihoodEvaluation,
+} from './eval/bits-per-dim.js';
 export { type DigitImages, datasetToDigitImages } from './eval/dataset-images.js';
 export {
   classifyDigits,
@@ -51,8 +56,13 @@ export {
   trainDigitClassifier,
 } from './eval/digit-classifier.js';
 export { type DigitSampleMetrics, digitSampleMetrics, formatDigitMetrics } from './eval/digit-metrics.js';
-export { featureStatistics, frechetDistance } from './eval/frechet-distance.js';
 export { type MixtureFit, mixtureFit, mixtureLogDensity } from './eval/mixture-fit.js';
+export {
+  loadEvaluationSet,
+  loadTrainingSet,
+  MNIST_EVAL_DIGITS,
+  MNIST_TRAIN_DIGITS,
+} from './run/load-dataset.js';
 export { type TrainRunOptions, type TrainRunResult, trainRun } from './run/train-run.js';
 export {
   createTrainingSetup,

@@ -40,6 +40,12 @@ export {
   odeSample,
 } from './ode-sampler.js';
 export { type Corrector, type PCSampleOptions, type Predictor, pcSample } from './pc-sampler.js';
+export {
+  integrateRk45,
+  type OdeRightHandSide,
+  type Rk45Options,
+  type Rk45Result,
+} from './rk45-integrator.js';
 export { SbmSamplingError } from './sampling-error.js';
 export type { SampleResult, SamplerBaseOptions, StepCallbackInfo } from './sampling-run.js';
 export type { StepInfo, StepOutput } from './stepper.js';

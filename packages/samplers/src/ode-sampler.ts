@@ -1,5 +1,6 @@
 import { assertPositive, describeValue, SbmArgumentError, type SDE } from '@sbm/sde';
 import * as tf from '@tensorflow/tfjs-core';
+import { DORMAND_PRINCE } from './dormand-prince.js';
 import {
   guarded,
   linearCombination,
@@ -47,20 +48,7 @@ export interface OdeSampleResult extends SampleResult {
   rejected: number;
 }
 
-// Dormand–Prince 5(4) tableau (Dormand & Prince 1980), FSAL.
-const C = [0, 1 / 5, 3 / 10, 4 / 5, 8 / 9, 1, 1];
-const A: number[][] = [
-  [],
-  [1 / 5],
-  [3 / 40, 9 / 40],
-  [44 / 45, -56 / 15, 32 / 9],
-  [19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729],
-  [9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656],
-  [35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84],
-];
-const B5 = [35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84, 0];
-const B4 = [5179 / 57600, 0, 7571 / 16695, 393 / 640, -92097 / 339200, 187 / 2100, 1 / 40];
-const E = B5.map((b, i) => b - B4[i]!);
+const { a: A, c: C, e: E } = DORMAND_PRINCE;
 
 interface Integration {
   x: tf.Tensor;

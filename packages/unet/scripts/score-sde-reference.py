@@ -121,24 +121,9 @@ def build(name, overrides=None):
   return config, mutils.get_model(config.model.name)(config)
 
 
-def write_tensor_fixture(out_dir):
-  """Tensors of several dtypes and layouts (views: transposed, offset) for the checkpoint reader's tests."""
-  torch.manual_seed(7)
-  base = torch.randn(3, 4)
-  tensors = {
-    'f32': torch.randn(2, 3), 'f64': torch.randn(4, dtype=torch.float64), 'f16': torch.randn(5).half(),
-    'bf16': torch.randn(5).bfloat16(), 'i64': torch.arange(-3, 3), 'i32': torch.arange(4, dtype=torch.int32),
-    'u8': torch.arange(250, 256, dtype=torch.uint8), 'base': base, 'transposed': base.t(), 'offset': base[1:, 1:],
-  }
-  torch.save({'tensors': tensors, 'list': [1, 2.5, 'text', (3, None)]}, os.path.join(out_dir, 'tensors.pth'))
-  json.dump({k: {'shape': list(v.shape), 'values': v.double().flatten().tolist()} for k, v in tensors.items()},
-            open(os.path.join(out_dir, 'tensors.json'), 'w'))
-
-
 def main(root, out_dir):
   install_stand_ins(root)
   os.makedirs(out_dir, exist_ok=True)
-  write_tensor_fixture(out_dir)
   counts = {}
   for name in CONFIGS:
     _, model = build(name)

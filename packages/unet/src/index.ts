@@ -1,3 +1,4 @@
+export { type PickleGlobal, TorchCheckpoint, type TorchDType, TorchTensorRef } from '@sbm/pth';
 export { AttnBlock, type AttnBlockArgs } from './attention.js';
 export { Combine, type CombineArgs, SkipAdd, type SkipAddArgs } from './combine.js';
 export {
@@ -50,7 +51,6 @@ export {
   type PositionalEmbeddingArgs,
   positionalEmbedding,
 } from './time-embedding.js';
-export { type PickleGlobal, TorchCheckpoint, type TorchDType, TorchTensorRef } from './torch-checkpoint.js';
 export { countUNetParameters, createUNet, loadUNet, type PredictOptions, UNet } from './unet.js';
 export {
   firConvDownsample2d,

@@ -1,7 +1,7 @@
+import { TorchCheckpoint, TorchTensorRef } from '@sbm/pth';
 import { SbmArgumentError } from '@sbm/sde';
 import * as tf from '@tensorflow/tfjs-core';
 import { referenceSigmas, type UNetConfig } from './config.js';
-import { TorchCheckpoint, TorchTensorRef } from './torch-checkpoint.js';
 import { createUNet, type UNet } from './unet.js';
 
 /** Which weights of a score_sde checkpoint to use: the trained parameters or their exponential moving average. */

@@ -7,6 +7,7 @@ import { useCpuBackend } from '@sbm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { backendBench } from './backend-bench.js';
 import { lossesBench } from './losses-bench.js';
+import { metricsBench } from './metrics-bench.js';
 import { mnistDemoBench } from './mnist-demo-bench.js';
 import { samplersBench } from './samplers-bench.js';
 import { sdeBench } from './sde-bench.js';
@@ -21,6 +22,7 @@ const benches: Record<string, (outDir: string) => Promise<string>> = {
   unet: unetBench,
   trainer: trainerBench,
   'mnist-demo': mnistDemoBench,
+  metrics: metricsBench,
 };
 
 const names = process.argv.slice(2);

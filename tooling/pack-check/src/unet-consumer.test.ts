@@ -6,7 +6,7 @@ import { consumerTsconfig, repoRoot, useConsumerProject } from './pack-check.js'
 // The shared score-sde fixtures live beside the repository (<repoRoot>/../shared).
 const fixtureDir = resolve(repoRoot, '..', 'shared', 'fixtures', 'score-sde');
 
-// The packed @sbm/unet (with @sbm/sde), installed with npm next to only @tensorflow/tfjs, used as a user would:
+// The packed @sbm/unet (with @sbm/sde and @sbm/pth), installed with npm next to only @tensorflow/tfjs, used as a user would:
 // ESM import of both entry points, the sbm-unet-convert bin, save/load through the file-system handler.
 describe('@sbm/unet as a packed npm package', () => {
   beforeAll(() => {
@@ -14,7 +14,9 @@ describe('@sbm/unet as a packed npm package', () => {
       throw new Error(`score-sde fixtures not found in ${fixtureDir}`);
     }
   });
-  const project = useConsumerProject(['packages/sde', 'packages/unet'], { '@tensorflow/tfjs': '4.22.0' });
+  const project = useConsumerProject(['packages/sde', 'packages/pth', 'packages/unet'], {
+    '@tensorflow/tfjs': '4.22.0',
+  });
 
   it('converts a checkpoint with the bin and runs the result from plain ESM JavaScript', () => {
     const fixture = JSON.parse(readFileSync(join(fixtureDir, 'ddpm_small.json'), 'utf8')) as {

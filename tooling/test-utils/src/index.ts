@@ -1,3 +1,4 @@
+export { cifar10BatchBytes, cifar10HwcMismatches, cifar10Pixel } from './cifar10-files.js';
 export { DdpmUnet, type DdpmUnetConfig, type GroupNormFn, groupNormViaMoments } from './ddpm-unet.js';
 export {
   expectTensorsClose,
@@ -9,6 +10,7 @@ export {
   type GaussianMixtureParams,
   type MixturePoints,
 } from './gaussian-mixture.js';
+export { jpegFile, type PixelFn, pngFile, rgbaOf } from './image-files.js';
 export {
   addScaledIdentity,
   cholesky,

@@ -1,7 +1,7 @@
 import { open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ModelAdapterOptions } from '@sbm/samplers';
-import { SbmArgumentError, SubVPSDE, VESDE, VPSDE } from '@sbm/sde';
+import { SbmArgumentError, type SDE, SubVPSDE, VESDE, VPSDE } from '@sbm/sde';
 import { createUNet, registerUNetLayers, type UNetConfig } from '@sbm/unet';
 import { fileSystemIO } from '@sbm/unet/node';
 import * as tfl from '@tensorflow/tfjs-layers';
@@ -306,7 +306,7 @@ export async function loadExportedModel(
  * const adapter = wrapModel(model, modelAdapterOptions(info));
  * ```
  */
-export function modelAdapterOptions(info: SbmModelInfo): ModelAdapterOptions {
+export function modelAdapterOptions(info: SbmModelInfo): ModelAdapterOptions & { sde: SDE } {
   const s = info.sde;
   const sde =
     s.kind === 've'

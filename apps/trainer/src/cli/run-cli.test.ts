@@ -61,7 +61,11 @@ describe('sbm', () => {
       '--preset or --config: expected one',
     );
     expect((await sbm('sample', '--out', root)).err).toContain('--run or --model: expected exactly one');
-    expect(await sbm('eval')).toMatchObject({ code: 2, err: expect.stringContaining('@sbm/metrics') });
+    expect(await sbm('eval')).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('--run: expected the run directory'),
+    });
+    expect((await sbm('eval', '--run', root)).err).toContain('no config.json; is it a run directory?');
   });
 
   it('doctor reports this machine: no GPU, training on a CPU backend', async () => {

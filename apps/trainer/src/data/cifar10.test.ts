@@ -1,47 +1,12 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cifar10BatchBytes, cifar10HwcMismatches } from '@sbm/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CIFAR10_RECORD_BYTES, loadCifar10, parseCifar10Batch } from './cifar10.js';
+import { loadCifar10 } from './cifar10.js';
 
-/** The value written for record `r` (global index), channel `c`, row `y`, column `x`. */
-function pixel(r: number, c: number, y: number, x: number): number {
-  return (r * 31 + c * 101 + y * 7 + x * 3 + ((x * y) >> 2)) & 255;
-}
-
-/**
- * Writes a batch in the CIFAR-10 binary format straight from its specification: per record, one label
- * byte, then the R plane (1024 bytes, rows top to bottom), then G, then B.
- */
-function encodeBatch(first: number, labels: number[]): Uint8Array {
-  const out = new Uint8Array(labels.length * 3073);
-  let o = 0;
-  for (const [k, label] of labels.entries()) {
-    out[o++] = label;
-    for (let c = 0; c < 3; c++) {
-      for (let y = 0; y < 32; y++) {
-        for (let x = 0; x < 32; x++) out[o++] = pixel(first + k, c, y, x);
-      }
-    }
-  }
-  expect(o).toBe(out.length);
-  return out;
-}
-
-function expectHwc(data: Uint8Array, count: number): void {
-  expect(data.length).toBe(count * 32 * 32 * 3);
-  let bad = 0;
-  for (let r = 0; r < count; r++) {
-    for (let y = 0; y < 32; y++) {
-      for (let x = 0; x < 32; x++) {
-        for (let c = 0; c < 3; c++) {
-          if (data[r * 3072 + (y * 32 + x) * 3 + c] !== pixel(r, c, y, x)) bad++;
-        }
-      }
-    }
-  }
-  expect(bad).toBe(0);
-}
+const encodeBatch = cifar10BatchBytes;
+const expectHwc = (data: Uint8Array, count: number) => expect(cifar10HwcMismatches(data, count)).toBe(0);
 
 let dir: string;
 beforeEach(async () => {
@@ -49,31 +14,6 @@ beforeEach(async () => {
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
-});
-
-describe('parseCifar10Batch', () => {
-  it('moves every byte from the CHW planes to HWC and keeps the labels', () => {
-    const labels = [3, 0, 9, 5];
-    const b = parseCifar10Batch(encodeBatch(0, labels), 'x.bin');
-    expect(b.count).toBe(4);
-    expect(Array.from(b.labels)).toEqual(labels);
-    expectHwc(b.images, 4);
-  });
-
-  it('names the file and the expected layout on a bad length', () => {
-    expect(() => parseCifar10Batch(new Uint8Array(5000), 'data_batch_1.bin')).toThrow(
-      'data_batch_1.bin: expected a positive multiple of 3073 bytes (1 label + 3072 pixels per image), got 5000',
-    );
-    expect(() => parseCifar10Batch(new Uint8Array(0), 'e.bin')).toThrow(/e.bin: .* got 0/);
-  });
-
-  it('rejects a label byte above 9, naming the record', () => {
-    const bytes = encodeBatch(0, [1, 2, 3]);
-    bytes[2 * CIFAR10_RECORD_BYTES] = 10;
-    expect(() => parseCifar10Batch(bytes, 'test_batch.bin')).toThrow(
-      'test_batch.bin: record 2 (byte offset 6146) has label 10, expected 0–9',
-    );
-  });
 });
 
 describe('loadCifar10', () => {
@@ -131,7 +71,7 @@ describe('loadCifar10', () => {
   it('names a corrupt label in a batch file', async () => {
     await writeTrain();
     const bytes = encodeBatch(0, [1, 2]);
-    bytes[CIFAR10_RECORD_BYTES] = 200;
+    bytes[3073] = 200; // the label byte of the second record
     await writeFile(join(dir, 'data_batch_5.bin'), bytes);
     await expect(loadCifar10(dir, 'train')).rejects.toThrow(
       /data_batch_5\.bin: record 1 .* has label 200, expected 0–9/,

@@ -1,32 +1,9 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encode as encodeJpeg } from 'jpeg-js';
-import { PNG } from 'pngjs';
+import { jpegFile, type PixelFn as Pixel, pngFile } from '@sbm/test-utils';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cropResize, decodeImage, loadImageFolder } from './image-folder.js';
-
-type Pixel = (x: number, y: number) => [number, number, number];
-
-function rgbaOf(w: number, h: number, f: Pixel): Uint8Array {
-  const out = new Uint8Array(w * h * 4);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      out.set([...f(x, y), 255], (y * w + x) * 4);
-    }
-  }
-  return out;
-}
-
-function pngFile(w: number, h: number, f: Pixel): Buffer {
-  const png = new PNG({ width: w, height: h });
-  png.data = Buffer.from(rgbaOf(w, h, f));
-  return PNG.sync.write(png);
-}
-
-function jpegFile(w: number, h: number, f: Pixel): Buffer {
-  return encodeJpeg({ width: w, height: h, data: Buffer.from(rgbaOf(w, h, f)) }, 100).data;
-}
 
 /**
  * Reference crop+resize by supersampling: the source is split into sub-cells of side 1/(2·size) pixel, which
@@ -109,30 +86,6 @@ describe('cropResize', () => {
     );
     expect(Array.from(cropResize(gray, 4, 1))).toEqual(
       Array.from({ length: 16 }, (_, i) => 17 * (i % 4) + Math.floor(i / 4)),
-    );
-  });
-});
-
-describe('decodeImage', () => {
-  it('decodes JPEG (near-lossless at quality 100 on flat colors)', () => {
-    const img = decodeImage(
-      jpegFile(16, 16, () => [200, 60, 120]),
-      'a.jpg',
-    );
-    expect([img.width, img.height]).toEqual([16, 16]);
-    for (let i = 0; i < 256; i++) {
-      for (const [c, v] of [200, 60, 120].entries())
-        expect(Math.abs(img.rgba[i * 4 + c]! - v)).toBeLessThanOrEqual(3);
-    }
-  });
-
-  it('names the file for corrupt or unknown data', () => {
-    const png = pngFile(8, 8, gradient);
-    expect(() => decodeImage(png.subarray(0, 60), 'cut.png')).toThrow(/^cut\.png: cannot decode PNG image/);
-    const jpg = jpegFile(16, 16, gradient);
-    expect(() => decodeImage(jpg.subarray(0, 200), 'cut.jpg')).toThrow(/^cut\.jpg: cannot decode JPEG image/);
-    expect(() => decodeImage(Buffer.from('hello world'), 'notes.png')).toThrow(
-      'notes.png: not a PNG or JPEG file (unrecognized signature)',
     );
   });
 });

@@ -5,43 +5,12 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { extname, join, relative } from 'node:path';
-import { decode as decodeJpeg } from 'jpeg-js';
-import { PNG } from 'pngjs';
+import { type DecodedImage, decodeImage, IMAGE_EXTENSIONS } from '@sbm/metrics/node';
 import { type ArrayDataset, createDataset } from './dataset.js';
 
-/** A decoded image: `rgba` is `[height, width, 4]` row-major uint8 (alpha is ignored downstream). */
-export interface DecodedImage {
-  width: number;
-  height: number;
-  rgba: Uint8Array;
-}
+export { type DecodedImage, decodeImage };
 
-const EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
-
-/**
- * Decodes PNG (pngjs; any bit depth / color type, converted to 8-bit RGBA) or JPEG (jpeg-js, strict) bytes,
- * chosen by the file signature. Throws an error naming `fileName` when the bytes are neither or are corrupt.
- */
-export function decodeImage(bytes: Uint8Array, fileName: string): DecodedImage {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const isPng = buf.length >= 8 && buf.readUInt32BE(0) === 0x89504e47 && buf.readUInt32BE(4) === 0x0d0a1a0a;
-  const isJpeg = buf.length >= 3 && buf[0] === 0xff && buf[1] === 0xd8 && buf[2] === 0xff;
-  try {
-    if (isPng) {
-      const png = PNG.sync.read(buf);
-      return { width: png.width, height: png.height, rgba: new Uint8Array(png.data) };
-    }
-    if (isJpeg) {
-      const img = decodeJpeg(buf, { useTArray: true, formatAsRGBA: true, tolerantDecoding: false });
-      if (img.data.length !== img.width * img.height * 4)
-        throw new Error('decoded data has the wrong length');
-      return { width: img.width, height: img.height, rgba: img.data };
-    }
-  } catch (e) {
-    throw new Error(`${fileName}: cannot decode ${isPng ? 'PNG' : 'JPEG'} image (${(e as Error).message})`);
-  }
-  throw new Error(`${fileName}: not a PNG or JPEG file (unrecognized signature)`);
-}
+const EXTENSIONS = new Set(IMAGE_EXTENSIONS);
 
 /**
  * For each output index along one axis of length `n` cropped to `s` and resized to `size`: the first source

@@ -1,3 +1,4 @@
+import { FeatureStatistics, frechetDistance } from '@sbm/metrics';
 /**
  * Quality metrics of generated digits measured with a trained {@link DigitClassifier}: confident share,
  * class histogram and Fréchet distance in the classifier's feature space, with a real-vs-real floor.
@@ -10,7 +11,6 @@ import {
   DIGIT_FEATURE_DIM,
   type DigitClassifier,
 } from './digit-classifier.js';
-import { featureStatistics, frechetDistance } from './frechet-distance.js';
 
 /** Confidence threshold of {@link DigitSampleMetrics.confidentShare}. */
 export const CONFIDENT_THRESHOLD = 0.9;
@@ -95,11 +95,14 @@ export function digitSampleMetrics(options: DigitSampleMetricsOptions): DigitSam
   for (let i = 0; i < n; i++) {
     halves[i % 2]!.set(ref.features.subarray(i * d, (i + 1) * d), Math.floor(i / 2) * d);
   }
-  const realStats = featureStatistics(ref.features, n, d);
-  const frechet = frechetDistance(featureStatistics(gen.features, nGen, d), realStats);
+  // Mean and covariance (divisor n − 1) in float64, as FID's statistics.
+  const featureStatistics = (features: Float32Array, count: number) =>
+    new FeatureStatistics(d).add(features, count).toFidStatistics();
+  const realStats = featureStatistics(ref.features, n);
+  const frechet = frechetDistance(featureStatistics(gen.features, nGen), realStats);
   const frechetFloor = frechetDistance(
-    featureStatistics(halves[0], Math.ceil(n / 2), d),
-    featureStatistics(halves[1], Math.floor(n / 2), d),
+    featureStatistics(halves[0], Math.ceil(n / 2)),
+    featureStatistics(halves[1], Math.floor(n / 2)),
   );
   const out: DigitSampleMetrics = {
     sampleCount: nGen,

@@ -17,6 +17,18 @@ export interface LoadTrainingSetOptions {
   seed?: number;
 }
 
+/** The MNIST resolution of a config's `data` section, checked (16, 28 or 32, one channel). */
+function mnistResolution(data: TrainerConfig['data']): 16 | 28 | 32 {
+  const resolution = 'resolution' in data ? data.resolution : undefined;
+  if (resolution !== 16 && resolution !== 28 && resolution !== 32) {
+    throw new Error(`data.resolution: expected 16, 28 or 32 for MNIST, got ${resolution}`);
+  }
+  if ('channels' in data && data.channels !== 1) {
+    throw new Error(`data.channels: expected 1 for MNIST, got ${data.channels}`);
+  }
+  return resolution;
+}
+
 /**
  * The training set of a config's `data` section: CIFAR-10's binary batches from `data.path` (the
  * `cifar-10-batches-bin` folder, or its parent), the `mnist` package's digits at `data.resolution`
@@ -46,12 +58,7 @@ export async function loadTrainingSet(
     return loadCifar10(existsSync(inner) ? inner : data.path, 'train');
   }
   if (data.dataset === 'mnist') {
-    const resolution = data.resolution;
-    if (resolution !== 16 && resolution !== 28 && resolution !== 32) {
-      throw new Error(`data.resolution: expected 16, 28 or 32 for MNIST, got ${resolution}`);
-    }
-    if (data.channels !== 1) throw new Error(`data.channels: expected 1 for MNIST, got ${data.channels}`);
-    return loadMnist({ train: MNIST_TRAIN_DIGITS, test: 0, resolution }).train;
+    return loadMnist({ train: MNIST_TRAIN_DIGITS, test: 0, resolution: mnistResolution(data) }).train;
   }
   if (data.dataset === 'folder') {
     if (data.path === undefined) throw new Error('data.path: expected the folder of PNG/JPEG images');
@@ -61,4 +68,33 @@ export async function loadTrainingSet(
     return loadImageFolder({ dir: data.path, size: data.resolution, channels: data.channels });
   }
   throw new Error(`data.dataset: expected one of cifar10, mnist, folder, toy, got '${String(data.dataset)}'`);
+}
+
+/** Held-out MNIST digits (the package's 10 000 minus {@link MNIST_TRAIN_DIGITS}), for evaluation. */
+export const MNIST_EVAL_DIGITS = 2000;
+
+/**
+ * The evaluation set of a config's `data` section, data the run did not train on where there is such data:
+ * CIFAR-10's `test_batch.bin` (10 000 images), the {@link MNIST_EVAL_DIGITS} held-out MNIST digits, for `toy`
+ * `data.trainSize` fresh points drawn from `options.seed + 1` (the training points come from `options.seed`);
+ * a folder of images has no split and is returned whole.
+ */
+export async function loadEvaluationSet(
+  data: TrainerConfig['data'],
+  options: LoadTrainingSetOptions = {},
+): Promise<ArrayDataset> {
+  if (data.dataset === 'toy') return loadTrainingSet(data, { seed: (options.seed ?? 0) + 1 });
+  if (data.dataset === 'cifar10') {
+    if (data.path === undefined) return loadTrainingSet(data); // names the missing data.path
+    const inner = join(data.path, 'cifar-10-batches-bin');
+    return loadCifar10(existsSync(inner) ? inner : data.path, 'test');
+  }
+  if (data.dataset === 'mnist') {
+    return loadMnist({
+      train: MNIST_TRAIN_DIGITS,
+      test: MNIST_EVAL_DIGITS,
+      resolution: mnistResolution(data),
+    }).test!;
+  }
+  return loadTrainingSet(data, options);
 }
