@@ -50,6 +50,7 @@ export { SbmSamplingError } from './sampling-error.js';
 export type { SampleResult, SamplerBaseOptions, StepCallbackInfo } from './sampling-run.js';
 export type { StepInfo, StepOutput } from './stepper.js';
 export type { LogSNRMarginals, TimeGridOptions } from './time-grid.js';
+export { timeInputFunction } from './time-input-function.js';
 export {
   disposeUniPCState,
   type UniPCSampleOptions,

@@ -22,6 +22,7 @@ import {
   shapeFits,
   toChannelsFirst,
 } from './model-inputs.js';
+import { timeInputFunction } from './time-input-function.js';
 
 /**
  * What a model may return: one tensor (the prediction, the shape of `x [B, ...]`), several tensors (an
@@ -292,24 +293,7 @@ export class ModelAdapter {
 
     // Time input: value, shape, dtype.
     const timeInput = options.timeInput ?? 'continuous';
-    if (timeInput === 'continuous') this.#time = (t) => t;
-    else if (timeInput === 'sigma') this.#time = (t) => sde.sigma(t);
-    else if (timeInput === 'index') {
-      const N = options.numTrainSteps ?? sde.N ?? 1000;
-      if (!Number.isInteger(N) || N < 2) {
-        throw new SbmArgumentError(
-          'options.numTrainSteps',
-          `expected an integer >= 2, got ${describeValue(N)}`,
-        );
-      }
-      this.#time = (t) => (t * (N - 1)) / sde.T;
-    } else if (typeof timeInput === 'function') this.#time = timeInput;
-    else {
-      throw new SbmArgumentError(
-        'options.timeInput',
-        `expected 'continuous', 'index', 'sigma' or a function of t, got ${describeValue(timeInput)}`,
-      );
-    }
+    this.#time = timeInputFunction(timeInput, sde, options.numTrainSteps);
     const timeInfo = this.#inputs?.[plan.t];
     const timeLabel = timeInfo
       ? `the time input '${timeInfo.key ?? plan.t}' of ${this.name}`

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { useCpuBackend } from '@sbm/test-utils';
 import * as tf from '@tensorflow/tfjs-core';
 import { backendBench } from './backend-bench.js';
+import { guidanceBench } from './guidance-bench.js';
 import { lossesBench } from './losses-bench.js';
 import { metricsBench } from './metrics-bench.js';
 import { mnistDemoBench } from './mnist-demo-bench.js';
@@ -23,6 +24,7 @@ const benches: Record<string, (outDir: string) => Promise<string>> = {
   trainer: trainerBench,
   'mnist-demo': mnistDemoBench,
   metrics: metricsBench,
+  guidance: guidanceBench,
 };
 
 const names = process.argv.slice(2);

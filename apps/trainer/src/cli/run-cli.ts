@@ -29,7 +29,7 @@ import { loadEvaluationSet } from '../run/load-dataset.js';
 import { trainRun } from '../run/train-run.js';
 import { imageGrid } from '../sample/image-grid.js';
 import { encodePng, type Image8 } from '../sample/png-io.js';
-import { sampleImages } from '../sample/sample-images.js';
+import { sampleConditioning, sampleImages } from '../sample/sample-images.js';
 import { samplerByName } from '../sample/sampler-registry.js';
 import { shardFromEnvironment } from '../sample/shard.js';
 import { writePointSamples } from '../sample/write-point-samples.js';
@@ -107,6 +107,9 @@ scatter-<i>.png; the CSV files concatenated in shard order are the unsharded poi
   --sampler <name>       pc, ode, ddpm, ddim, edm, dpmSolver, dpmSolverPlusPlus, unipc (default: the run's)
   --steps <n>            sampler steps; other options with --set sampling.<key>=<value>
   --seed <s>             the run's seed (default 0)
+  --class <k>            class of every sample of a class-conditional model (default: sample i is of class i mod K)
+  --guidance <w>         classifier-free guidance scale (1: conditional as trained, 0: unconditional; default
+                         the run's guidance.scale); needs a model trained with training.labelDropout > 0
   --shard <i/n>          this process's shard (default: JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID, else 0/1)
   --shards <n>           number of shards when the index comes from the scheduler`,
   eval: `Usage: sbm eval --run <dir> [--count <n>] [--batch <b>] [--rtol <r>] [--atol <a>] [--divergence <d>]
@@ -287,6 +290,8 @@ async function sample(argv: string[], io: CliIo): Promise<number> {
       steps: { type: 'string' },
       set: { type: 'string', multiple: true },
       seed: { type: 'string' },
+      guidance: { type: 'string' },
+      class: { type: 'string' },
       shard: { type: 'string' },
       shards: { type: 'string' },
       backend: { type: 'string' },
@@ -337,6 +342,28 @@ async function sample(argv: string[], io: CliIo): Promise<number> {
   const adapter = wrapModel(model, { ...adapterOptions, name: modelDir });
   const count = positiveInt('count', values.count) ?? 64;
   const batchSize = positiveInt('batch', values.batch) ?? 64;
+  // Class labels and classifier-free guidance: the run's `guidance` section, then --guidance / --class.
+  const guidance = { scale: 1, ...(runConfig?.guidance ?? {}) } as { scale: number; classLabel?: number };
+  if (values.guidance !== undefined) {
+    const w = Number(values.guidance);
+    if (!(w >= 0)) throw new UsageError(`--guidance: expected a number >= 0, got '${values.guidance}'`);
+    guidance.scale = w;
+  }
+  if (values.class !== undefined) {
+    const k = Number(values.class);
+    if (!Number.isInteger(k) || k < 0 || k >= info.numClasses) {
+      throw new UsageError(
+        info.numClasses === 0
+          ? `--class: the model is not class-conditional`
+          : `--class: expected a class in 0 … ${info.numClasses - 1}, got '${values.class}'`,
+      );
+    }
+    guidance.classLabel = k;
+  }
+  if (guidance.scale !== 1 && info.numClasses === 0) {
+    throw new UsageError('--guidance: the model is not class-conditional (its sidecar says numClasses 0)');
+  }
+  const conditioning = sampleConditioning(info.numClasses, guidance);
   const seed = values.seed === undefined ? 0 : Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0)
     throw new UsageError(`--seed: expected an integer >= 0, got '${values.seed}'`);
@@ -355,6 +382,7 @@ async function sample(argv: string[], io: CliIo): Promise<number> {
       seed,
       shard,
       outDir: values.out,
+      conditioning,
       mixture: runConfig?.data.dataset === 'toy' ? toyMixtureOfConfig(runConfig.data) : undefined,
       onProgress: (done) => reporter.update(done),
     });
@@ -389,6 +417,7 @@ async function sample(argv: string[], io: CliIo): Promise<number> {
     batchSize,
     seed,
     shard,
+    conditioning,
     centered: info.data.centered,
     onBatch: async (batch, images) => {
       for (const [i, image] of images.entries()) {

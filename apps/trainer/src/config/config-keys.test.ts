@@ -15,6 +15,7 @@ describe('resolveKeyPath', () => {
       'optim',
       'sampling',
       'eval',
+      'guidance',
       'seed',
       'backend',
     ]);

@@ -13,6 +13,7 @@ export {
   type DataConfig,
   dataSchema,
   evalSchema,
+  guidanceSchema,
   IMAGE_DATASETS,
   LOSS_KINDS,
   type ModelConfig,

@@ -385,6 +385,21 @@ export const evalSchema = z.strictObject({
   bpdDataset: oneOf(['train', 'test'] as const).default('test'),
 });
 
+/**
+ * `guidance`: classifier-free guidance when sampling a class-conditional model (Ho & Salimans 2022; not in
+ * score_sde). Training for it is `training.labelDropout` (the null class is `data.numClasses`).
+ */
+export const guidanceSchema = z.strictObject({
+  /**
+   * Guidance scale `w` of `u + w (c − u)`: 1 samples the conditional model as trained, 0 the unconditional one,
+   * `w > 1` guides (Ho & Salimans' `w'` is `w − 1`). Only for `data.numClasses > 0`; `w ≠ 1` needs
+   * `training.labelDropout > 0`, else the network never learned the unconditional score.
+   */
+  scale: nonNegativeNumber().default(1),
+  /** The class of every sample; default: sample k is of class `k mod data.numClasses`. */
+  classLabel: nonNegativeInt().optional(),
+});
+
 /** Backend preferences: `auto` or a choice of `@sbm/backend`'s `setupBackend({ prefer })`. */
 export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
 
@@ -403,6 +418,7 @@ export const trainerConfigObjectSchema = z.strictObject({
   optim: optimSchema.prefault({}),
   sampling: samplingSchema,
   eval: evalSchema.prefault({}),
+  guidance: guidanceSchema.prefault({}),
   /** `config.seed` (score_sde: 42). */
   seed: nonNegativeInt().default(42),
   /** Backend preference for `@sbm/backend`'s `setupBackend`. */
@@ -447,6 +463,26 @@ export const trainerConfigSchema = trainerConfigObjectSchema.superRefine((c, ctx
       ['training', 'labelDropout'],
       c.training.labelDropout,
       'expected 0 for unconditional data (data.numClasses is 0)',
+    );
+  }
+  if (c.guidance.scale !== 1 && c.data.numClasses === 0) {
+    issue(
+      ['guidance', 'scale'],
+      c.guidance.scale,
+      'expected 1 for unconditional data (data.numClasses is 0)',
+    );
+  } else if (c.guidance.scale !== 1 && c.training.labelDropout === 0) {
+    issue(
+      ['guidance', 'scale'],
+      c.guidance.scale,
+      'expected 1 unless training.labelDropout > 0 (the network must learn the unconditional score for guidance)',
+    );
+  }
+  if (c.guidance.classLabel !== undefined && c.guidance.classLabel >= c.data.numClasses) {
+    issue(
+      ['guidance', 'classLabel'],
+      c.guidance.classLabel,
+      `expected a class below data.numClasses (${c.data.numClasses})`,
     );
   }
   // What the loss can train (lossForConfig): the network's output and time input must be what the export says.

@@ -24,7 +24,7 @@ import { toyMixtureOfConfig } from '../data/toy-mixture.js';
 import { mixtureFit } from '../eval/mixture-fit.js';
 import { imageGrid } from '../sample/image-grid.js';
 import { encodePng } from '../sample/png-io.js';
-import { sampleBatches, sampleImages } from '../sample/sample-images.js';
+import { sampleBatches, sampleConditioning, sampleImages } from '../sample/sample-images.js';
 import { scatterPlot } from '../sample/scatter-plot.js';
 import type { ExponentialMovingAverage } from '../train/ema.js';
 import type { TrainingLoss } from '../train/loss-for-config.js';
@@ -326,6 +326,7 @@ async function writeSampleScatter(
       count,
       batchSize: batchSize ?? count,
       seed: config.seed,
+      conditioning: sampleConditioning(config.data.numClasses, config.guidance),
       onBatch: (batch, samples) => {
         points.set(samples, batch.start * dim);
       },
@@ -371,6 +372,7 @@ async function writeSampleGrid(
       count,
       batchSize: count,
       seed: config.seed,
+      conditioning: sampleConditioning(config.data.numClasses, config.guidance),
       centered: 'centered' in config.data ? config.data.centered : true,
       onBatch: (_batch, ims) => {
         images.push(...ims);

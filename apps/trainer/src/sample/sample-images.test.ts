@@ -2,11 +2,19 @@ import { wrapModel } from '@sbm/samplers';
 import { VPSDE } from '@sbm/sde';
 import { expectNoLeaks, useCpuBackend } from '@sbm/test-utils';
 import { createUNet, unetPreset } from '@sbm/unet';
+import * as tf from '@tensorflow/tfjs-core';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toImages } from './image-grid.js';
 import type { Image8 } from './png-io.js';
-import { type IndexBatch, sampleBatches, sampleImages, shardBatches } from './sample-images.js';
+import {
+  type IndexBatch,
+  sampleBatches,
+  sampleClass,
+  sampleConditioning,
+  sampleImages,
+  shardBatches,
+} from './sample-images.js';
 
 beforeAll(useCpuBackend);
 
@@ -150,5 +158,61 @@ describe('sampleBatches', () => {
 
   it('leaves no tensors behind', async () => {
     await expectNoLeaks(() => run({ index: 1, total: 2 }));
+  });
+});
+
+describe('sampleBatches with class conditioning', () => {
+  const sde = new VPSDE();
+  // A class-aware score that records the labels of every call: −(x − μ_y) with μ_y = y (the null class 3: μ = 0).
+  const calls: number[][] = [];
+  const model = wrapModel(
+    (x: tf.Tensor, _t: tf.Tensor, labels?: tf.Tensor) => {
+      const y = labels!.dataSync();
+      calls.push(Array.from(y));
+      return tf.tidy(() => tf.neg(tf.sub(x, tf.reshape(tf.cast(labels!, 'float32'), [-1, 1]))));
+    },
+    { sde, prediction: 'score' },
+  );
+  const run = (
+    conditioning: Parameters<typeof sampleBatches>[0]['conditioning'],
+    shard = { index: 0, total: 1 },
+  ) =>
+    sampleBatches({
+      sde,
+      model,
+      sampler: 'ddim',
+      samplerOptions: { steps: 2 },
+      sampleShape: [1],
+      count: 5,
+      batchSize: 2,
+      seed: 3,
+      shard,
+      conditioning,
+    });
+
+  it('gives sample k the class k mod K in every shard, or the class asked for', async () => {
+    calls.length = 0;
+    await run({ numClasses: 3, scale: 1 }, { index: 1, total: 2 }); // global batches [2, 4) and [4, 5)
+    // Two DDIM steps per batch: samples 2, 3 are classes 2, 0; sample 4 is class 1.
+    expect(calls).toEqual([[2, 0], [2, 0], [1], [1]]);
+    calls.length = 0;
+    await run({ numClasses: 3, scale: 1, classLabel: 1 });
+    expect(new Set(calls.flat())).toEqual(new Set([1]));
+    expect(sampleClass({ numClasses: 3, scale: 1 }, 7)).toBe(1);
+    expect(sampleConditioning(0, { scale: 1 })).toBeUndefined();
+    expect(sampleConditioning(10, { scale: 2, classLabel: 4 })).toEqual({
+      numClasses: 10,
+      scale: 2,
+      classLabel: 4,
+    });
+  });
+
+  it('guides with scale ≠ 1: one call per step on [labels; null class], and frees what it allocates', async () => {
+    calls.length = 0;
+    const { nfe } = await run({ numClasses: 3, scale: 2 });
+    expect(calls.length).toBe(nfe);
+    expect(calls[0]).toEqual([0, 1, 3, 3]);
+    expect(calls.at(-1)).toEqual([1, 3]); // sample 4: class 4 mod 3
+    await expectNoLeaks(() => run({ numClasses: 3, scale: 2 }));
   });
 });

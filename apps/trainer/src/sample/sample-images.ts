@@ -1,5 +1,7 @@
+import { classifierFreeGuidance } from '@sbm/guidance';
 import type { ModelAdapter } from '@sbm/samplers';
 import type { MarginalCoefficients } from '@sbm/sde';
+import * as tf from '@tensorflow/tfjs-core';
 import { toImages } from './image-grid.js';
 import type { Image8 } from './png-io.js';
 import { samplerByName } from './sampler-registry.js';
@@ -58,6 +60,42 @@ export interface SampleBatchesOptions {
    * `batch.start + i` is `samples[i·n … (i+1)·n)` with n = prod(sampleShape)) and their shape (awaited).
    */
   onBatch?: (batch: IndexBatch, samples: Float32Array, shape: number[]) => void | Promise<void>;
+  /** Class labels for a class-conditional model, and classifier-free guidance (see {@link SampleConditioning}). */
+  conditioning?: SampleConditioning;
+}
+
+/**
+ * How a class-conditional model is sampled: sample k gets the class `classLabel`, or `k mod numClasses`
+ * (so every shard and batch size gives sample k the same class), and with `scale ≠ 1` the model is guided
+ * without a classifier (Ho & Salimans 2022) with the null class `numClasses` (@sbm/unet's convention, what
+ * `training.labelDropout` trains).
+ */
+export interface SampleConditioning {
+  numClasses: number;
+  classLabel?: number;
+  /** Guidance scale `w` (1: the conditional model as trained). */
+  scale: number;
+}
+
+/**
+ * The conditioning of a model with `numClasses` classes (none for 0) under the config's `guidance` section
+ * (`{ scale, classLabel? }`).
+ */
+export function sampleConditioning(
+  numClasses: number,
+  guidance: { scale: number; classLabel?: number },
+): SampleConditioning | undefined {
+  if (numClasses === 0) return undefined;
+  return {
+    numClasses,
+    scale: guidance.scale,
+    ...(guidance.classLabel === undefined ? {} : { classLabel: guidance.classLabel }),
+  };
+}
+
+/** The class of sample `k` under `conditioning`. */
+export function sampleClass(conditioning: SampleConditioning, k: number): number {
+  return conditioning.classLabel ?? k % conditioning.numClasses;
 }
 
 /**
@@ -71,17 +109,41 @@ export async function sampleBatches(
 ): Promise<{ batches: IndexBatch[]; nfe: number }> {
   const run = samplerByName(options.sampler);
   const batches = shardBatches(options.count, options.batchSize, options.shard ?? { index: 0, total: 1 });
+  const { conditioning } = options;
+  const model =
+    conditioning === undefined || conditioning.scale === 1
+      ? options.model
+      : classifierFreeGuidance(options.model, {
+          scale: conditioning.scale,
+          nullLabel: conditioning.numClasses,
+          numClasses: conditioning.numClasses,
+        });
   let nfe = 0;
   for (const batch of batches) {
     const shape = [batch.end - batch.start, ...options.sampleShape];
-    const result = await run({
-      ...options.samplerOptions,
-      sde: options.sde,
-      model: options.model,
-      shape,
-      seed: options.seed,
-      firstSample: batch.start,
-    });
+    const labels =
+      conditioning === undefined
+        ? undefined
+        : tf.tensor1d(
+            Int32Array.from({ length: batch.end - batch.start }, (_, i) =>
+              sampleClass(conditioning, batch.start + i),
+            ),
+            'int32',
+          );
+    let result: Awaited<ReturnType<typeof run>>;
+    try {
+      result = await run({
+        ...options.samplerOptions,
+        sde: options.sde,
+        model,
+        shape,
+        seed: options.seed,
+        firstSample: batch.start,
+        ...(labels ? { labels } : {}),
+      });
+    } finally {
+      labels?.dispose();
+    }
     nfe += result.nfe;
     const values = (await result.samples.data()) as Float32Array;
     result.samples.dispose();
