@@ -17,7 +17,11 @@ describe('timeInputFunction', () => {
 
   it('names the option that is wrong', () => {
     expect(() => timeInputFunction('index', vp, 1)).toThrow(SbmArgumentError);
-    expect(() => timeInputFunction('index', vp, 1.5)).toThrow(/options.numTrainSteps: expected an integer >= 2/);
-    expect(() => timeInputFunction('seconds' as never, vp)).toThrow(/options.timeInput: expected 'continuous'/);
+    expect(() => timeInputFunction('index', vp, 1.5)).toThrow(
+      /options.numTrainSteps: expected an integer >= 2/,
+    );
+    expect(() => timeInputFunction('seconds' as never, vp)).toThrow(
+      /options.timeInput: expected 'continuous'/,
+    );
   });
 });
