@@ -27,6 +27,7 @@ import {
 import { resizeNearestNeighborGrad } from './resize-nearest-grad.js';
 import { splitV } from './split-v.js';
 import { leadingAxesReduced, sumLeadingAxes } from './sum-leading-axes.js';
+import { unsortedSegmentSum } from './unsorted-segment-sum.js';
 
 type Inputs = Record<string, TensorInfo>;
 type Attrs = Record<string, unknown>;
@@ -93,6 +94,9 @@ const depthwiseFilterKernel: FastKernel = (be, { x, dy }, attrs) => {
 
 const resizeNearestGradKernel: FastKernel = (be, { images, dy }, attrs) =>
   resizeNearestNeighborGrad(be, images!, dy!, attrs.alignCorners === true, attrs.halfPixelCenters === true);
+
+const unsortedSegmentSumKernel: FastKernel = (be, { x, segmentIds }, attrs) =>
+  unsortedSegmentSum(be, x!, segmentIds!, attrs.numSegments as number);
 
 const splitVKernel: FastKernel = (be, { x }, attrs) => {
   const a = attrs as unknown as SplitVAttrs;
@@ -167,6 +171,7 @@ const fastKernels: Record<FastKernelBackend, Record<string, FastKernelSpec>> = {
     BatchMatMul: { run: batchMatMulKernel, useOriginal: ({ a, b }) => !batchMatMulFits(a!, b!) },
     Sum: { run: sumKernel, useOriginal: sumStaysOriginal },
     Identity: { run: identityKernel, useOriginal: ({ x }) => x!.dtype === 'string' },
+    UnsortedSegmentSum: { run: unsortedSegmentSumKernel, useOriginal: () => false },
   },
 };
 
@@ -204,8 +209,8 @@ export function fastKernelNames(backendName: string): string[] {
  * `DepthwiseConv2dNativeBackpropInput`/`-Filter` (missing), `DepthwiseConv2dNative` (only where
  * XNNPACK is wrong), `SplitV` (float32; the stock one is a slow strided slice), `BatchMatMul`
  * (float32; the stock one is a plain loop for transposed or batched operands), `Sum` (float32 over
- * leading axes; the stock one transposes first) and `Identity` (shares the data instead of copying
- * it, as cpu's does). The convolutions take NHWC data with any strides, `'same'`/`'valid'`/explicit padding,
+ * leading axes; the stock one transposes first), `Identity` (shares the data instead of copying
+ * it, as cpu's does) and `UnsortedSegmentSum` (missing: the gradient of `tf.gather`, e.g. of class embeddings). The convolutions take NHWC data with any strides, `'same'`/`'valid'`/explicit padding,
  * and dilation (forward; the gradients accept a `dilations` attribute, which tfjs itself never
  * sends); other data formats are passed to the original kernel.
  *

@@ -68,6 +68,10 @@ export function createTrainingSetup(config: TrainerConfig): TrainingSetup {
     likelihoodWeighting: config.training.likelihoodWeighting,
     tMin: config.training.tMin,
     ...resolveModelIO(config),
+    // Classifier-free guidance training: labels dropped to the null class data.numClasses.
+    ...(config.training.labelDropout > 0
+      ? { labelDropout: { prob: config.training.labelDropout, nullLabel: config.data.numClasses } }
+      : {}),
   });
   // The U-Net's embedding and σ scaling must fit the loss; the MLP has one form (positional embedding of the
   // conditioning input, unscaled output), which fits every VP/sub-VP prediction and time input.

@@ -375,3 +375,42 @@ describe('lossForConfig', () => {
     tf.dispose([x0, t]);
   });
 });
+
+describe('lossForConfig with label dropout (classifier-free guidance training)', () => {
+  const base = {
+    sde: { kind: 'vp' as const, betaMin: 0.1, betaMax: 20, N: 1000 },
+    reduceMean: true,
+    likelihoodWeighting: false,
+  };
+  // A network that records the labels it is given (its output is x, so the loss is finite).
+  const seen = (continuous: boolean, prob: number) => {
+    const labels: number[] = [];
+    const { loss, wrap } = lossForConfig({ ...base, continuous, labelDropout: { prob, nullLabel: 10 } });
+    const model = wrap((x, _c, y) => {
+      labels.push(...y!.dataSync());
+      return tf.clone(x);
+    });
+    const B = 2000;
+    const x = tf.zeros([B, 2]);
+    const y = tf.tensor1d(
+      Int32Array.from({ length: B }, (_, i) => i % 10),
+      'int32',
+    );
+    tf.dispose(loss(model, { x, labels: y }, 5));
+    tf.dispose([x, y]);
+    return labels;
+  };
+
+  it.each([true, false])(
+    'replaces a share prob of the labels by the null class (continuous %s)',
+    (continuous) => {
+      const labels = seen(continuous, 0.3);
+      const nulls = labels.filter((l) => l === 10).length / labels.length;
+      // Binomial: sd √(0.3·0.7/2000) = 0.010; 4 sd.
+      expect(Math.abs(nulls - 0.3)).toBeLessThan(0.041);
+      // The kept labels are the given ones.
+      expect(labels.every((l, i) => l === 10 || l === i % 10)).toBe(true);
+      expect(seen(continuous, 0).includes(10)).toBe(false);
+    },
+  );
+});

@@ -2,6 +2,7 @@ import {
   type DiffusionModel,
   ddpmLoss,
   denoisingScoreMatchingLoss,
+  type LabelDropout,
   type LossFn,
   smldLoss,
 } from '@sbm/losses';
@@ -49,6 +50,11 @@ export interface TrainingLossConfig {
    * (default); discrete DDPM/SMLD: `'index'` (default).
    */
   timeInput?: 'index' | 'continuous' | 'sigma';
+  /**
+   * Class-label dropout for classifier-free guidance (the trainer's `training.labelDropout` with the null class
+   * `data.numClasses`; Ho & Salimans 2022, Alg. 1): each label is replaced by `nullLabel` with probability `prob`.
+   */
+  labelDropout?: LabelDropout;
 }
 
 /** What a network outputs: ε, the clean data x̂₀, v = α ε − σ x₀, or the score (VE networks, output already /σ). */
@@ -175,6 +181,8 @@ export function lossForConfig(config: TrainingLossConfig): TrainingLoss {
   const reduction = reduceMean ? 'mean' : 'sum';
   const wrapLoss = (loss: LossFn) => (reduceMean ? loss : halved(loss));
   const kindOfSde = config.sde.kind;
+  const labelDropout =
+    config.labelDropout === undefined || config.labelDropout.prob === 0 ? undefined : config.labelDropout;
 
   let kind: TrainingLossKind;
   let loss: LossFn;
@@ -192,6 +200,7 @@ export function lossForConfig(config: TrainingLossConfig): TrainingLoss {
       tMin,
       weighting: likelihood ? 'likelihood' : 'sigma2',
       reduction,
+      labelDropout,
     });
     if (kindOfSde === 've') {
       const ve = sde as VESDE;
@@ -222,12 +231,12 @@ export function lossForConfig(config: TrainingLossConfig): TrainingLoss {
     if (kindOfSde === 'vp') {
       kind = 'ddpm';
       parameterization = 'eps';
-      loss = ddpmLoss({ schedule: discreteSchedule((sde as VPSDE).discreteBetas), reduction });
+      loss = ddpmLoss({ schedule: discreteSchedule((sde as VPSDE).discreteBetas), reduction, labelDropout });
       conditioningDescription = 'step index i in {0, …, N−1}';
     } else if (kindOfSde === 've') {
       kind = 'smld';
       parameterization = 'score';
-      loss = smldLoss({ sigmas: [...(sde as VESDE).discreteSigmas].reverse(), reduction });
+      loss = smldLoss({ sigmas: [...(sde as VESDE).discreteSigmas].reverse(), reduction, labelDropout });
       conditioningDescription = 'level index i in {0, …, N−1}, σ_0 = σ_max (largest first)';
     } else {
       throw new SbmArgumentError(
