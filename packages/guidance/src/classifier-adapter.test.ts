@@ -8,12 +8,12 @@ import { setupBackend } from '@sbm/backend';
 import { wrapModel } from '@sbm/samplers';
 import { VESDE, VPSDE } from '@sbm/sde';
 import { expectNoLeaks, expectTensorsClose } from '@sbm/test-utils';
+// (the converter-format graph writer of @sbm/samplers' GraphModel tests)
+import { GraphBuilder, loadGraphFixture } from '@sbm/test-utils/graph-model-fixtures';
 import { fileSystemIO } from '@sbm/unet/node';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
-// (the converter-format graph writer of @sbm/samplers' GraphModel tests)
-import { GraphBuilder, loadGraphFixture } from '../../samplers/src/model-fixtures.test-support.js';
 import { wrapClassifier } from './classifier-adapter.js';
 import { classifierGuidance } from './classifier-guidance.js';
 

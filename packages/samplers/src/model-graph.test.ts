@@ -3,11 +3,11 @@
 // against the same computation written in plain JavaScript (float64).
 import { discreteMarginals, discreteSchedule, discreteTimesteps, linearBetas, VPSDE } from '@sbm/sde';
 import { expectNoLeaks, expectTensorsClose, useCpuBackend } from '@sbm/test-utils';
+import { GraphBuilder, loadGraphFixture } from '@sbm/test-utils/graph-model-fixtures';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ddimSample } from './ddim.js';
 import { wrapModel } from './model-adapter.js';
-import { GraphBuilder, loadGraphFixture } from './model-fixtures.test-support.js';
 
 beforeAll(useCpuBackend);
 afterEach(() => {
