@@ -6,15 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FID_INCEPTION_CLASSES, FID_INCEPTION_FEATURES } from './inception-blocks.js';
 import { inceptionFeatures } from './inception-features.js';
 import {
-  fixtureBytes,
   formulaBatch,
   type InceptionReference,
+  loadFixtureInception,
   loadInceptionReference,
   maxAbs,
   maxAbsDiff,
   row,
 } from './inception-fixtures.test-support.js';
-import { type FidInception, loadFidInception } from './inception-v3.js';
+import type { FidInception } from './inception-v3.js';
 
 let ref: InceptionReference;
 let model: FidInception;
@@ -22,7 +22,7 @@ let model: FidInception;
 beforeAll(async () => {
   await setupBackend({ prefer: 'wasm', importModule: (n) => import(n) });
   ref = loadInceptionReference();
-  model = loadFidInception(fixtureBytes('fid_inception_strided.pth'));
+  model = loadFixtureInception();
 });
 
 afterAll(() => model?.dispose());

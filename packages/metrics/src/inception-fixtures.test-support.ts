@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
+import { type FidInception, loadFidInception } from './inception-v3.js';
 
 /**
  * The FID Inception reference fixtures of test-fixtures/inception (written by scripts/inception-reference.py with
@@ -52,6 +53,14 @@ export interface InceptionReference {
 /** Reads a file of test-fixtures/inception. */
 export function fixtureBytes(name: string): Uint8Array {
   return new Uint8Array(readFileSync(`${dir}${name}`));
+}
+
+/**
+ * The strided-weights FID Inception fixture (`fid_inception_strided.pth`, a real torch.save file in the legacy
+ * format) loaded through `loadFidInception`, as a user's weights file is; the caller disposes it.
+ */
+export function loadFixtureInception(): FidInception {
+  return loadFidInception(fixtureBytes('fid_inception_strided.pth'), { name: 'fid_inception_strided.pth' });
 }
 
 /** Reads reference.json and reference.bin. */

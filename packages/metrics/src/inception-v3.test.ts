@@ -10,6 +10,7 @@ import {
   fixtureBytes,
   formulaBatch,
   type InceptionReference,
+  loadFixtureInception,
   loadInceptionReference,
   maxAbs,
   maxAbsDiff,
@@ -27,7 +28,7 @@ let model: FidInception;
 beforeAll(async () => {
   await setupBackend({ prefer: 'wasm', importModule: (n) => import(n) });
   ref = loadInceptionReference();
-  model = loadFidInception(fixtureBytes('fid_inception_strided.pth'), { name: 'fid_inception_strided.pth' });
+  model = loadFixtureInception();
 });
 
 afterAll(() => model?.dispose());

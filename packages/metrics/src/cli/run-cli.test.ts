@@ -5,9 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { cifar10BatchBytes, type PixelFn, pngFile } from '@sbm/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { frechetDistance } from '../frechet-distance.js';
-import { fixtureBytes } from '../inception-fixtures.test-support.js';
+import { loadFixtureInception } from '../inception-fixtures.test-support.js';
 import { inceptionScore } from '../inception-score.js';
-import { type FidInception, loadFidInception } from '../inception-v3.js';
+import type { FidInception } from '../inception-v3.js';
 import { kernelInceptionDistance } from '../kernel-inception-distance.js';
 import { openImageSource } from '../node/image-source.js';
 import { type ImageMeasurements, measureImages } from '../node/measure-images.js';
@@ -66,7 +66,7 @@ beforeAll(async () => {
       )
     ).code,
   ).toBe(0);
-  model = loadFidInception(fixtureBytes('fid_inception_strided.pth'));
+  model = loadFixtureInception();
   const keep = { keepFeatures: true, keepLogits: true };
   samples = await measureImages(model, await openImageSource(join(root, 'samples')), keep);
   reference = await measureImages(model, await openImageSource(join(root, 'cifar'), { split: 'test' }), keep);

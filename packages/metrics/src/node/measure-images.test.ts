@@ -7,8 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FeatureStatistics } from '../feature-statistics.js';
 import { inceptionFeatures } from '../inception-features.js';
-import { fixtureBytes } from '../inception-fixtures.test-support.js';
-import { type FidInception, loadFidInception } from '../inception-v3.js';
+import { loadFixtureInception } from '../inception-fixtures.test-support.js';
+import type { FidInception } from '../inception-v3.js';
 import { openImageSource } from './image-source.js';
 import { measureImages } from './measure-images.js';
 
@@ -21,7 +21,7 @@ const colour =
   (x, y) => [(k * 70 + 5 * x) % 256, (9 * y + 3 * x * k) % 256, (40 * k + x * y) % 256];
 beforeAll(async () => {
   await setupBackend({ prefer: 'wasm', importModule: (n) => import(n) });
-  model = loadFidInception(fixtureBytes('fid_inception_strided.pth'), { name: 'fid_inception_strided.pth' });
+  model = loadFixtureInception();
   root = await mkdtemp(join(tmpdir(), 'sbm-measure-'));
   await mkdir(join(root, 'set'));
   for (let k = 0; k < 3; k++) await writeFile(join(root, 'set', `${k}.png`), pngFile(32, 32, colour(k)));
