@@ -51,6 +51,7 @@ export interface SetupBackendOptions {
 
 /** What was found for one choice. */
 export interface BackendCandidate {
+  /** The backend choice that was probed. */
   choice: BackendChoice;
   /** Whether its package loaded and registered its backend. */
   available: boolean;
@@ -85,6 +86,7 @@ export class SbmBackendError extends Error {
   /** The choice that failed. */
   readonly choice: BackendChoice;
 
+  /** Creates the error for the `choice` that failed, with a message that names what is missing. */
   constructor(choice: BackendChoice, message: string) {
     super(message);
     this.name = 'SbmBackendError';

@@ -41,13 +41,16 @@ export type ClassifierLike = ClassifierFunction | ClassifierObject;
 
 /** Options of {@link wrapClassifier}. */
 export interface ClassifierAdapterOptions {
-  /** Marginal coefficients `α(t)`, `σ(t)` on `[0, T]` (for `timeInput: 'sigma'` and the end time `T`). */
-  sde: MarginalCoefficients & { readonly N?: number };
-  /** Number of classes `K`: the classifier's logits are `[B, K]` and labels lie in `{0, …, K − 1}`. */
+  /** Marginal coefficients $\alpha(t)$, $\sigma(t)$ on `[0, T]` (for `timeInput: 'sigma'` and the end time `T`). */
+  sde: MarginalCoefficients & {
+    /** Number of discretization steps $N$ of the SDE (e.g. 1000 for `VPSDE`): the default `numTrainSteps` of `timeInput: 'index'`. */
+    readonly N?: number;
+  };
+  /** Number of classes $K \ge 2$: the classifier's logits are `[B, K]` and labels lie in $\lbrace 0, \dots, K - 1 \rbrace$. */
   numClasses: number;
   /**
-   * What the classifier takes as time, as in `wrapModel`: `'continuous'` (`t`, default), `'index'`
-   * (`t (N − 1) / T`, `N = numTrainSteps`), `'sigma'` (`σ(t)`) or a function of `t`.
+   * What the classifier takes as time, as in `wrapModel`: `'continuous'` ($t$, default), `'index'`
+   * ($t (N - 1)/T$, $N$ = `numTrainSteps`), `'sigma'` ($\sigma(t)$) or a function of $t$.
    */
   timeInput?: TimeInputKind;
   /** `N` for `timeInput: 'index'`, default `sde.N`, else 1000. */
@@ -60,7 +63,12 @@ export interface ClassifierAdapterOptions {
    */
   timeShape?: 'vector' | 'column' | 'scalar';
   /** Names of the model inputs taking `x` and `t`; default recognized from the input names, else `[x, t]`. */
-  inputNames?: { readonly x?: string; readonly t?: string };
+  inputNames?: {
+    /** Name of the input that takes the noisy sample `x [B, ...]` (a signature key, node name or Keras input name). */
+    readonly x?: string;
+    /** Name of the input that takes the time (after the `timeInput` conversion). */
+    readonly t?: string;
+  };
   /** Name used in error messages, default `'classifier'`. */
   name?: string;
 }
@@ -154,16 +162,16 @@ function describeOutput(out: unknown): string {
 }
 
 /**
- * A noise-conditional classifier `p_φ(y | x_t, t)` seen by classifier guidance: evaluates its logits at
- * `(x, t)` with the time input converted as `wrapModel` converts a diffusion model's (continuous `t`,
- * DDPM index `t (N − 1)/T`, `σ(t)` or a function of `t`; float32 or int32) and takes the gradient of the
+ * A noise-conditional classifier $p_\phi(y \mid x_t, t)$ seen by classifier guidance: evaluates its logits at
+ * `(x, t)` with the time input converted as `wrapModel` converts a diffusion model's (continuous $t$,
+ * DDPM index $t (N - 1)/T$, $\sigma(t)$ or a function of $t$; float32 or int32) and takes the gradient of the
  * log-probability of given labels with respect to `x` by automatic differentiation. Built by
  * {@link wrapClassifier}.
  */
 export class ClassifierAdapter {
   /** Name used in error messages. */
   readonly name: string;
-  /** Number of classes `K`. */
+  /** Number of classes $K$ (the width of the logits `[B, K]`). */
   readonly numClasses: number;
   /** The marginal coefficients used for the time conversion. */
   readonly sde: MarginalCoefficients;
@@ -269,8 +277,8 @@ export class ClassifierAdapter {
   }
 
   /**
-   * The value the classifier receives as its time input at diffusion time `t`: `t`, `t (N − 1)/T`,
-   * `σ(t)` or `timeInput(t)`, rounded to the nearest integer for an int32 time input.
+   * The value the classifier receives as its time input at diffusion time $t$: $t$, $t (N - 1)/T$,
+   * $\sigma(t)$ or `timeInput(t)`, rounded to the nearest integer for an int32 time input.
    */
   timeValue(t: number): number {
     const raw = this.#time(t);
@@ -299,10 +307,10 @@ export class ClassifierAdapter {
 
   /**
    * The gradient of the classifier's log-probability of `labels` with respect to the sample,
-   * `∇_x log p_φ(y_b | x_b, t)` for every row `b` (Dhariwal & Nichol 2021, Alg. 1–2; Song et al. 2021,
-   * App. I), by tfjs automatic differentiation of `Σ_b log_softmax(logits)[b, y_b]` (the rows are
+   * $\nabla_{x_b} \log p_\phi(y_b \mid x_b, t)$ for every row $b$ (Dhariwal & Nichol 2021, Alg. 1–2; Song et al. 2021,
+   * App. I), by tfjs automatic differentiation of $\sum_b \operatorname{log\_softmax}(\text{logits})_{b, y_b}$ (the rows are
    * independent, so the sum's gradient is every row's own). `x [B, ...]` float32, `t` one time in
-   * `[0, T]`, `labels [B]` integer classes in `{0, …, K − 1}` (int32 or float32); returns a new tensor of
+   * `[0, T]`, `labels [B]` integer classes in $\lbrace 0, \dots, K - 1 \rbrace$ (int32 or float32); returns a new tensor of
    * the shape of `x`. Gradients must be registered: import `'@tensorflow/tfjs-layers'` (or
    * `'@tensorflow/tfjs-core/dist/register_all_gradients'`) once, as `@tensorflow/tfjs-core` alone
    * registers none.
@@ -386,7 +394,7 @@ export class ClassifierAdapter {
 
   /**
    * Checks class labels for a batch of `B`: a tensor `[B]` (or `[B, 1]`), int32 or float32, of integers in
-   * `{0, …, K − 1}`. Each tensor's values are read once (tensors are immutable).
+   * $\lbrace 0, \dots, K - 1 \rbrace$. Each tensor's values are read once (tensors are immutable).
    *
    * @throws SbmArgumentError naming `labels`.
    */
@@ -451,9 +459,9 @@ export class ClassifierAdapter {
 }
 
 /**
- * Wraps a noise-conditional classifier `p_φ(y | x_t, t)` for classifier guidance — a function
+ * Wraps a noise-conditional classifier $p_\phi(y \mid x_t, t)$ for classifier guidance — a function
  * `(x, t) => logits [B, K]`, a tfjs `LayersModel` or a `GraphModel` with inputs `[x, t]` — with its time
- * input (`timeInput`: continuous `t`, the DDPM index `t (N − 1)/T`, `σ(t)` or a function of `t`;
+ * input (`timeInput`: continuous $t$, the DDPM index $t (N - 1)/T$, $\sigma(t)$ or a function of $t$;
  * `timeDtype` float32 or int32), as `wrapModel` does for a diffusion model. `x [B, ...]`, logits `[B, K]`.
  *
  * @example

@@ -6,8 +6,8 @@ import { checkClassLabels } from './guidance-labels.js';
 /** Options of {@link classifierFreeGuidance}. */
 export interface ClassifierFreeGuidanceOptions {
   /**
-   * Guidance scale `w >= 0` in `ĝ = u + w (c − u)`: 0 is the unconditional model, 1 the conditional one,
-   * `w > 1` guides. Ho & Salimans' weight `w'` (their Eq. 6) is `w − 1`.
+   * Guidance scale $w \ge 0$ in $\hat g = u + w (c - u)$: 0 is the unconditional model, 1 the conditional one,
+   * $w > 1$ guides. Ho & Salimans' weight $w'$ (their Eq. 6) is $w - 1$.
    */
   scale: number;
   /**
@@ -19,7 +19,7 @@ export interface ClassifierFreeGuidanceOptions {
    * - `'zeros'`: the zero vector of that shape.
    */
   nullLabel?: number | tf.Tensor | 'zeros';
-  /** Number of classes K: class labels must lie in `{0, …, K − 1}` (and differ from the null label). */
+  /** Number of classes $K$: class labels must lie in $\lbrace 0, \dots, K - 1 \rbrace$ (and differ from the null label). */
   numClasses?: number;
   /**
    * Guidance interval `[tLow, tHigh]` in the model's time (`0 <= tLow <= tHigh <= T`), after Kynkäänniemi
@@ -28,8 +28,9 @@ export interface ClassifierFreeGuidanceOptions {
    */
   interval?: readonly [number, number];
   /**
-   * Rescale factor `φ ∈ [0, 1]` of Lin et al. (2024), Sec. 3.4 (default 0, no rescale); applied in the
-   * model's own parameterization.
+   * Rescale factor $\phi \in [0, 1]$ of Lin et al. (2024), Sec. 3.4 (default 0, no rescale):
+   * $\hat g \leftarrow \phi\, \hat g \operatorname{std}(c)/\operatorname{std}(\hat g) + (1 - \phi)\, \hat g$, applied in the model's own
+   * parameterization (see {@link classifierFreeGuidance}).
    */
   rescale?: number;
   /** How to wrap `model` when it is not already a {@link ModelAdapter} (as {@link wrapModel}'s options). */
@@ -182,27 +183,36 @@ function combine(c: tf.Tensor, u: tf.Tensor, w: number, phi: number): tf.Tensor 
 /**
  * Classifier-free guidance (Ho & Salimans 2022, "Classifier-Free Diffusion Guidance", Eq. 6) as a model
  * that every sampler of @sbm/samplers and the stepping API take unchanged: it evaluates the conditional
- * prediction `c = f(x, t, y)` and the unconditional one `u = f(x, t, ∅)` in ONE batched call on
- * `[x; x] [2B, ...]` with labels `[y; ∅]`, and returns
+ * prediction $c = f(x, t, y)$ and the unconditional one $u = f(x, t, \varnothing)$ in ONE batched call on
+ * `[x; x] [2B, ...]` with labels $[y; \varnothing]$, and returns
  *
- *   `ĝ = u + w (c − u)`
+ * $$\hat g = u + w\,(c - u)$$
  *
- * in the model's own parameterization (ε, x0, v or score). `w = 0` gives `u`, `w = 1` gives `c`; Ho &
- * Salimans write `(1 + w') ε_c − w' ε_u`, i.e. `w = 1 + w'`. For fixed `(x, t)` every conversion between
- * parameterizations is affine, `p' = a p + b x` with the same `a`, `b` for both halves, so the combination
- * is the same whichever parameterization it is taken in (in score form it is `∇log p_t(x) + w ∇log p_t(y | x)`
- * of an implicit classifier). The optional rescale (Lin et al. 2024, "Common Diffusion Noise Schedules and
- * Sample Steps are Flawed", Sec. 3.4; `φ = options.rescale`) is not affine and is applied in the model's
- * parameterization: `ĝ_r = ĝ · std(c)/std(ĝ)`, result `φ ĝ_r + (1 − φ) ĝ`, stds per example over all
- * non-batch dims (no rescale for `x [B]`, one value per example, or where `std(ĝ) = 0`).
+ * in the model's own parameterization ($\epsilon$, $x_0$, $v$ or score); in noise terms
+ * $\tilde\epsilon = \epsilon_u + w\,(\epsilon_c - \epsilon_u)$. $w = 0$ gives $u$, $w = 1$ gives $c$; Ho & Salimans write
+ * $(1 + w')\, \epsilon_c - w'\, \epsilon_u$, i.e. $w = 1 + w'$. For fixed $(x, t)$ every conversion between
+ * parameterizations is affine, $p' = a\, p + b\, x$ with the same $a$, $b$ for both halves, so the combination
+ * is the same whichever parameterization it is taken in. In score form it adds $w$ times the gradient of an
+ * implicit classifier $p_t(y \mid x)$ to the unconditional score:
+ *
+ * $$\begin{aligned} & \nabla_x \log p_t(x) + w\, \nabla_x \log p_t(y \mid x) \\ & \quad = (1 - w)\, \nabla_x \log p_t(x) + w\, \nabla_x \log p_t(x \mid y). \end{aligned}$$
+ *
+ * The optional rescale (Lin et al. 2024, "Common Diffusion Noise Schedules and
+ * Sample Steps are Flawed", Sec. 3.4; $\phi$ = `options.rescale`) is not affine and is applied in the model's
+ * parameterization:
+ *
+ * $$\hat g_r = \hat g\, \frac{\operatorname{std}(c)}{\operatorname{std}(\hat g)}, \qquad \text{result} = \phi\, \hat g_r + (1 - \phi)\, \hat g,$$
+ *
+ * with population standard deviations per example over all non-batch dims (no rescale for `x [B]`, one value
+ * per example, or where $\operatorname{std}(\hat g) = 0$).
  *
  * With `options.interval = [tLow, tHigh]` (Kynkäänniemi et al. 2024, "Applying Guidance in a Limited
  * Interval Improves Sample and Distribution Quality in Diffusion Models") the model is guided only for
- * `tLow <= t <= tHigh`; elsewhere it returns `c` from one call with batch `B`. Scales 1 and 0 likewise need
- * one call with batch `B` (labels `y`, resp. `∅`).
+ * `tLow <= t <= tHigh`; elsewhere it returns $c$ from one call with batch `B`. Scales 1 and 0 likewise need
+ * one call with batch `B` (labels $y$, resp. $\varnothing$).
  *
  * Labels come from the samplers' `labels` option: class ids `labels [B]` (int32, integers in
- * `{0..numClasses − 1}`, not the null label) or condition vectors `labels [B, ...d]` with a tensor or
+ * $\lbrace 0, \dots, K - 1 \rbrace$ with $K$ = `numClasses`, not the null label) or condition vectors `labels [B, ...d]` with a tensor or
  * zero null condition. `x [B, ...]`; the model is called with `t` as the inner adapter prescribes.
  *
  * @param model a {@link ModelAdapter} (from {@link wrapModel}), or anything `wrapModel` accepts together

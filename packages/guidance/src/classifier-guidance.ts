@@ -16,13 +16,16 @@ import {
 
 /** Options of {@link classifierGuidance}. */
 export interface ClassifierGuidanceOptions extends Partial<Omit<ClassifierAdapterOptions, 'sde' | 'name'>> {
-  /** Guidance scale `γ ≥ 0` (Dhariwal & Nichol's `s`); default 1, the exact conditional score. */
+  /** Guidance scale $\gamma \ge 0$ (Dhariwal & Nichol's $s$); default 1, the exact conditional score. */
   scale?: number;
   /**
    * Marginal coefficients: needed to wrap a `model` that is not a {@link ModelAdapter}, and for the
    * classifier's time input; default `model.sde`.
    */
-  sde?: MarginalCoefficients & { readonly N?: number };
+  sde?: MarginalCoefficients & {
+    /** Number of discretization steps $N$ of the SDE (e.g. 1000 for `VPSDE`): the default `numTrainSteps` of `timeInput: 'index'`. */
+    readonly N?: number;
+  };
   /**
    * Whether the diffusion model is class-conditional and also gets the labels (Dhariwal & Nichol 2021,
    * Table 4: a conditional model with classifier guidance); default false, the model is called without
@@ -69,27 +72,29 @@ function scoreShiftFactor(to: Parameterization, alpha: number, sigma: number): n
  * sampler of `@sbm/samplers` takes unchanged (built by {@link classifierGuidance}). At `x [B, ...]`,
  * time `t` and labels `y [B]` (the sampler's `labels` option) its score is
  *
- * `s̃(x, t, y) = s_θ(x, t) + γ ∇_x log p_φ(y | x, t)`
+ * $$\tilde s(x, t, y) = s_\theta(x, t) + \gamma\, \nabla_x \log p_\phi(y \mid x, t)$$
  *
- * (Song et al. 2021, Sec. 5 and App. I: `∇ log p_t(x | y) = ∇ log p_t(x) + ∇ log p_t(y | x)`, exact at
- * `γ = 1` for an exact score and classifier; Dhariwal & Nichol 2021, Sec. 4, Alg. 1 with scale `s = γ`),
- * equivalently in noise terms `ε̃ = ε_θ(x, t) − γ σ(t) ∇_x log p_φ(y | x, t)` (Dhariwal & Nichol 2021,
- * Eq. 14 and Alg. 2, `σ(t) = √(1 − ᾱ_t)`). `predict(x, t, to, labels)` evaluates the base model directly
- * in the parameterization `to` the sampler asks for and adds the guidance term converted exactly to it
- * (`γ g`, `−σ γ g`, `σ²/α γ g`, `−σ (α² + σ²)/α γ g` for score, ε, `x̂_0`, v), so at `γ = 0` it returns
- * the base model's prediction unchanged. `prediction` is the base model's.
+ * (Song et al. 2021, Sec. 5 and App. I: $\nabla_x \log p_t(x \mid y) = \nabla_x \log p_t(x) + \nabla_x \log p_t(y \mid x)$,
+ * exact at $\gamma = 1$ for an exact score and classifier; Dhariwal & Nichol 2021, Sec. 4, Alg. 1 with scale
+ * $s = \gamma$), equivalently in noise terms
+ * $\tilde\epsilon = \epsilon_\theta(x, t) - \gamma\, \sigma(t)\, \nabla_x \log p_\phi(y \mid x, t)$ (Dhariwal & Nichol 2021,
+ * Eq. 14 and Alg. 2, $\sigma(t) = \sqrt{1 - \bar\alpha_t}$). `predict(x, t, to, labels)` evaluates the base model
+ * directly in the parameterization `to` the sampler asks for and adds the guidance term $g = \gamma\, \nabla_x \log p_\phi$
+ * converted exactly to it: $g$, $-\sigma g$, $(\sigma^2/\alpha)\, g$, $-\sigma (\alpha^2 + \sigma^2)/\alpha \cdot g$ for score,
+ * $\epsilon$, $\hat x_0$, $v$. At $\gamma = 0$ it returns the base model's prediction unchanged. `prediction` is the
+ * base model's.
  */
 export class ClassifierGuidedModel extends ModelAdapter {
-  /** The diffusion model `s_θ` (or `ε_θ`, `x̂_θ`, `v_θ`). */
+  /** The diffusion model $s_\theta$ (or $\epsilon_\theta$, $\hat x_\theta$, $v_\theta$). */
   readonly model: ModelAdapter;
-  /** The classifier `p_φ(y | x_t, t)`. */
+  /** The classifier $p_\phi(y \mid x_t, t)$. */
   readonly classifier: ClassifierAdapter;
-  /** The guidance scale `γ`. */
+  /** The guidance scale $\gamma \ge 0$. */
   readonly scale: number;
   /** Whether the model also receives the labels. */
   readonly conditionalModel: boolean;
 
-  /** See {@link classifierGuidance}. */
+  /** Guides `model` by `classifier` with scale $\gamma$ = `scale`; use {@link classifierGuidance}, which checks the arguments. */
   constructor(
     model: ModelAdapter,
     classifier: ClassifierAdapter,
@@ -111,7 +116,7 @@ export class ClassifierGuidedModel extends ModelAdapter {
 
   /**
    * The guided prediction at `x [B, ...]`, time `t` (one number for the batch) and `labels [B]`
-   * (classes in `{0, …, K − 1}`, required), in parameterization `to`: a new tensor of the shape of `x`.
+   * (classes in $\lbrace 0, \dots, K - 1 \rbrace$, required), in parameterization `to`: a new tensor of the shape of `x`.
    * Inputs are not disposed.
    *
    * @throws SbmArgumentError for missing or bad labels, a classifier output that is not `[B, K]`, a
@@ -172,9 +177,11 @@ export class ClassifierGuidedModel extends ModelAdapter {
 /**
  * Classifier guidance (Dhariwal & Nichol 2021, "Diffusion Models Beat GANs on Image Synthesis", Sec. 4,
  * Alg. 1–2; Song et al. 2021, "Score-Based Generative Modeling through SDEs", Sec. 5 and App. I,
- * class-conditional sampling): a model whose score is
+ * class-conditional sampling): a model whose score and noise prediction are
  *
- * `s̃(x, t, y) = s_θ(x, t) + γ ∇_x log p_φ(y | x, t)`,  `ε̃ = ε_θ − γ σ(t) ∇_x log p_φ(y | x, t)`,
+ * $$\tilde s(x, t, y) = s_\theta(x, t) + \gamma\, \nabla_x \log p_\phi(y \mid x, t),$$
+ *
+ * $$\tilde\epsilon(x, t, y) = \epsilon_\theta(x, t) - \gamma\, \sigma(t)\, \nabla_x \log p_\phi(y \mid x, t),$$
  *
  * with the gradient of the classifier's `log_softmax(logits)[y]` taken by tfjs automatic differentiation.
  * `model` is a {@link ModelAdapter} (from `wrapModel`, any parameterization) or anything `wrapModel`

@@ -16,12 +16,12 @@ import {
 
 /** What colorization is given (every colorization sampler). */
 export interface ColorizeTarget {
-  /** The grey image `g = Σ_c w_c x_c`, `[B, ...spatial, 1]` (e.g. `[B, H, W, 1]`). */
+  /** The grey image $g = \sum_c w_c x_c$, `[B, ...spatial, 1]` (e.g. `[B, H, W, 1]`). */
   grey: tf.Tensor;
   /** Channels `C` of the samples `[B, ...spatial, C]`, default 3. */
   channels?: number;
   /**
-   * The weights `w` of the grey value, `C` numbers; default `1/C` each (the channel mean, score_sde's
+   * The weights $w$ of the grey value, `C` numbers; default $1/C$ each (the channel mean, score_sde's
    * grey). Any non-zero weights work (e.g. luma 0.299, 0.587, 0.114).
    */
   channelWeights?: readonly number[];
@@ -97,13 +97,17 @@ async function colorizeWith(
 /**
  * Colorization with the predictor–corrector sampler (Song et al. 2021, "Score-Based Generative Modeling
  * through Stochastic Differential Equations", Sec. 5 and App. I.3; score_sde's `get_pc_colorizer`): the
- * grey image `g = ⟨w, x⟩` per pixel (`w` = `channelWeights`, default the channel mean) is a known
- * coordinate after an orthogonal change of channel basis whose first vector is `u = w/‖w‖`, so it is
- * inpainting there: at every model evaluation at time `t` the grey component is re-noised,
- * `x ← x + (α(t) g/‖w‖ + σ(t) ⟨u, z⟩ − ⟨u, x⟩) u` with `z ~ N(0, I)`, and the result has
- * `⟨w, x⟩ = g` to float32 rounding. As in score_sde the sampler runs on the decoupled channels
- * `y = x H` (`H` orthogonal, first row `u`), so the known channel never mixes with the others in its state. `grey [B, ...spatial, 1]`, samples `[B, ...spatial, C]`; NFE as
- * `pcSample`. Like all replacement, an approximation of conditioning (see `inpaintPC`).
+ * grey image $g = \langle w, x \rangle$ per pixel ($w$ = `channelWeights`, default the channel mean) is a known
+ * coordinate after an orthogonal change of channel basis whose first vector is $u = w/\lVert w \rVert$, so it is
+ * inpainting there: at every model evaluation at time $t$ the grey component is re-noised,
+ *
+ * $$x \leftarrow x + \big(\alpha(t)\, g/\lVert w \rVert + \sigma(t) \langle u, z \rangle - \langle u, x \rangle\big)\, u, \qquad z \sim \mathcal{N}(0, I),$$
+ *
+ * and the result has $\langle w, x \rangle = g$ to float32 rounding. As in score_sde the sampler runs on the
+ * decoupled channels $y = x H$ ($H = I - 2 v v^\top/\lVert v \rVert^2$, $v = e_1 - u$: orthogonal, symmetric, first row
+ * $u$), so the known channel never mixes with the others in its state. `grey [B, ...spatial, 1]`, samples
+ * `[B, ...spatial, C]`; NFE as `pcSample`. Like all replacement, an approximation of conditioning (see
+ * {@link inpaintPC}).
  *
  * @throws SbmArgumentError for a grey image that is not a finite tensor `[B, ...spatial, 1]`, bad
  * `channels`/`channelWeights`, and every bad option of `pcSample`.
@@ -116,7 +120,7 @@ export async function colorizePC(options: ColorizePCOptions): Promise<SampleResu
 
 /**
  * Colorization (as {@link colorizePC}) with DDIM (Song et al. 2021, DDIM, Eq. 12); `knownNoise` default
- * `'fixed'` with η = 0, `'fresh'` with η > 0. `grey [B, ...spatial, 1]`, samples `[B, ...spatial, C]`.
+ * `'fixed'` with $\eta = 0$, `'fresh'` with $\eta > 0$. `grey [B, ...spatial, 1]`, samples `[B, ...spatial, C]`.
  */
 export async function colorizeDDIM(options: ColorizeDDIMOptions): Promise<SampleResult> {
   const noise = options.knownNoise ?? ((options.eta ?? 0) > 0 ? 'fresh' : 'fixed');

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 /** Options of {@link checkClassLabels}. */
 export interface ClassLabelCheck {
-  /** Number of classes K: labels must lie in `{0, …, K − 1}`; default no upper bound. */
+  /** Number of classes $K$: labels must lie in $\lbrace 0, \dots, K - 1 \rbrace$; default no upper bound. */
   numClasses?: number;
   /** A label that is not a condition (the null class of classifier-free guidance); refused if given. */
   nullLabel?: number;
@@ -13,7 +13,7 @@ export interface ClassLabelCheck {
 
 /**
  * Checks class labels `labels [B]` for a batch of `batch` samples: an int32 or float32 tensor of rank 1
- * holding integers in `{0, …, numClasses − 1}` (when `numClasses` is given), none equal to `nullLabel`.
+ * holding integers in $\lbrace 0, \dots, K - 1 \rbrace$, $K$ = `numClasses` (when it is given), none equal to `nullLabel`.
  * Reads the labels once (`dataSync`, `B` numbers).
  *
  * @throws SbmArgumentError naming the argument when labels are missing, of the wrong shape or batch,

@@ -1,3 +1,8 @@
+/**
+ * {@include ../README.md#site}
+ *
+ * @module @sbm/guidance
+ */
 export {
   ClassifierAdapter,
   type ClassifierAdapterOptions,

@@ -10,7 +10,7 @@ import { type KnownNoise, MaskReplacement, readData, sampleWithReplacement } fro
 
 /** What inpainting is given (every inpainting sampler). */
 export interface InpaintTarget {
-  /** The data whose known part is kept, `x_known [B, ...]` (only its values where `mask` is 1 are read). */
+  /** The data whose known part is kept, $x_{\text{known}}$ `[B, ...]` (only its values where `mask` is 1 are read). */
   known: tf.Tensor;
   /**
    * 1 where a value is known, 0 where it is to be generated: `[B, ...]` or any shape broadcastable to
@@ -74,14 +74,17 @@ async function inpaintWith(
 /**
  * Inpainting with the predictor–corrector sampler (Song et al. 2021, "Score-Based Generative Modeling
  * through Stochastic Differential Equations", Sec. 5 and App. I.2; score_sde's `get_pc_inpainter`):
- * `pcSample` with, at every model evaluation at time `t`, the known values re-noised to `t`,
- * `x ← x ⊙ (1 − m) + (α(t) x_known + σ(t) z) ⊙ m` (Eq. 49, `z ~ N(0, I)` fresh by default), and the
- * result `x ⊙ (1 − m) + x_known ⊙ m`: the known values are returned bitwise. `known`, `mask` and the
+ * `pcSample` with, at every model evaluation at time $t$, the known values (mask $m = 1$) re-noised to $t$,
+ *
+ * $$x \leftarrow x \odot (1 - m) + \big(\alpha(t)\, x_{\text{known}} + \sigma(t)\, z\big) \odot m$$
+ *
+ * (Eq. 49, $z \sim \mathcal{N}(0, I)$ fresh by default), and the result
+ * $x \odot (1 - m) + x_{\text{known}} \odot m$: the known values are returned bitwise. `known`, `mask` and the
  * samples are `[B, ...]` (`x [B, H, W, C]` for images); NFE as `pcSample`. See `sampleWithReplacement`
  * in replacement.ts for why replacing the model's input is the same as replacing the state.
  *
  * Replacement is an approximation of conditioning: the unknown part follows the score of
- * `p_t(x_u | x_k,t)` with a random `x_k,t`, not of `p_t(x_u | x_k,0 = x_known)`; correctors reduce the
+ * $p_t(x_u \mid x_{k,t})$ with a random $x_{k,t}$, not of $p_t(x_u \mid x_{k,0} = x_{\text{known}})$; correctors reduce the
  * bias.
  *
  * @example
@@ -99,9 +102,9 @@ export async function inpaintPC(options: InpaintPCOptions): Promise<SampleResult
 
 /**
  * Inpainting with DDIM (Song et al. 2021, DDIM, Eq. 12) and the replacement of {@link inpaintPC}: before
- * every evaluation at `t` the known values are `α(t) x_known + σ(t) z`. With η = 0 the default
- * `knownNoise` is `'fixed'` (one `z` per sample for the whole run: the known values follow the DDIM
- * trajectory of a single noise draw and the sampler stays deterministic given its seed), with η > 0
+ * every evaluation at $t$ the known values are $\alpha(t)\, x_{\text{known}} + \sigma(t)\, z$. With $\eta = 0$ the default
+ * `knownNoise` is `'fixed'` (one $z$ per sample for the whole run: the known values follow the DDIM
+ * trajectory of a single noise draw and the sampler stays deterministic given its seed), with $\eta > 0$
  * `'fresh'`. `known`, `mask`, samples `[B, ...]`; NFE = steps. The known values are returned bitwise.
  */
 export async function inpaintDDIM(options: InpaintDDIMOptions): Promise<SampleResult> {
@@ -113,7 +116,7 @@ export async function inpaintDDIM(options: InpaintDDIMOptions): Promise<SampleRe
 
 /**
  * Inpainting with DPM-Solver++ (Lu et al. 2022b; 2M by default) and the replacement of
- * {@link inpaintPC}: before every evaluation at `t` the known values are `α(t) x_known + σ(t) z`
+ * {@link inpaintPC}: before every evaluation at $t$ the known values are $\alpha(t)\, x_{\text{known}} + \sigma(t)\, z$
  * (`knownNoise` default `'fixed'` for the ODE solver, `'fresh'` for `algorithm: 'sde-dpmsolver++'`).
  * `known`, `mask`, samples `[B, ...]`; NFE = steps. The known values are returned bitwise.
  */

@@ -15,11 +15,12 @@ import { describeValue, type MarginalCoefficients, type Parameterization, SbmArg
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
- * Noise of the re-noised known part `α(t) x_known + σ(t) z`: `'fresh'` draws a new `z` for every model
- * evaluation (score_sde's choice for its stochastic PC samplers); `'fixed'` draws one `z` per sample for
- * the whole run, so the known part follows the forward trajectory of a single noise draw — the one a
- * deterministic solver (DDIM with η = 0, the probability-flow DPM-Solver++) would follow for a
- * perfectly denoised coordinate, and which keeps the sampler a deterministic function of its seed.
+ * Noise of the re-noised known part $\alpha(t)\, x_{\text{known}} + \sigma(t)\, z$, $z \sim \mathcal{N}(0, I)$ of the shape
+ * of the samples `[B, ...]`: `'fresh'` draws a new $z$ for every model evaluation (score_sde's choice for its
+ * stochastic PC samplers); `'fixed'` draws one $z$ per sample for the whole run, so the known part follows the
+ * forward trajectory of a single noise draw — the one a deterministic solver (DDIM with $\eta = 0$, the
+ * probability-flow DPM-Solver++) would follow for a perfectly denoised coordinate, and which keeps the sampler
+ * a deterministic function of its seed.
  */
 export type KnownNoise = 'fresh' | 'fixed';
 

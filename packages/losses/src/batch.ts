@@ -9,7 +9,14 @@ import { checkChoice, describe } from './validate.js';
  * A training batch: the data `x [B, ...]` (float32, batch first, rank >= 2), or the data with
  * class labels `[B]` for class-conditional models.
  */
-export type Batch = tf.Tensor | { x: tf.Tensor; labels?: tf.Tensor1D };
+export type Batch =
+  | tf.Tensor
+  | {
+      /** The data `x [B, ...]`: float32, batch first, rank ≥ 2. */
+      x: tf.Tensor;
+      /** Class labels `[B]`, one per example, passed to the model as its third argument. */
+      labels?: tf.Tensor1D;
+    };
 
 /**
  * How the squared error of one example is reduced over its `D` elements: `'mean'` (÷ D, the

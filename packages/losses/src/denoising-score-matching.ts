@@ -6,10 +6,10 @@ import { randomStream } from './random.js';
 import { checkChoice, describe } from './validate.js';
 
 /**
- * The weighting `λ(t)` of continuous-time denoising score matching:
- * `'sigma2'`: `λ(t) = σ(t)²` (Song et al. 2021, Sec. 3.3; makes every time contribute O(1));
- * `'likelihood'`: `λ(t) = g(t)²`, which makes the loss an upper bound on the negative
- * log-likelihood (Song, Durkan, Murray & Ermon 2021, Thm. 1).
+ * The weighting $\lambda(t)$ of continuous-time denoising score matching:
+ * - `'sigma2'`: $\lambda(t) = \sigma(t)^2$ (Song et al. 2021, Sec. 3.3), which makes every time contribute $O(1)$;
+ * - `'likelihood'`: $\lambda(t) = g(t)^2$, which makes the loss an upper bound on the negative
+ *   log-likelihood up to a constant (Song, Durkan, Murray & Ermon 2021, Thm. 1).
  */
 export type DsmWeighting = 'sigma2' | 'likelihood';
 
@@ -17,34 +17,42 @@ export type DsmWeighting = 'sigma2' | 'likelihood';
 export interface DenoisingScoreMatchingOptions extends CommonLossOptions {
   /** The forward SDE (VP, sub-VP, VE or any linear {@link SDE}). */
   sde: SDE;
-  /** Smallest time, in (0, T); default 1e-5 (the value of Song et al. 2021). */
+  /** Smallest time $t_{\min}$, in (0, T); default 1e-5 (the value of Song et al. 2021). */
   tMin?: number;
-  /** Weighting `λ(t)`, default `'sigma2'`. */
+  /** Weighting $\lambda(t)$, default `'sigma2'`. */
   weighting?: DsmWeighting;
   /**
-   * With `weighting: 'likelihood'`: draw t from `p(t) ∝ g(t)²/σ(t)²` instead of uniformly and
-   * divide by `p(t)`, which leaves the expectation unchanged and removes most of its variance
-   * (Song, Durkan, Murray & Ermon 2021, Sec. 5). Default false.
+   * With `weighting: 'likelihood'`: draw t from $p(t) \propto g(t)^2/\sigma(t)^2$ on $[t_{\min}, T]$ instead of
+   * uniformly and reweight by the ratio of the densities, which leaves the expectation unchanged and removes most of
+   * its variance (Song, Durkan, Murray & Ermon 2021, Sec. 5). Default false.
    */
   importanceSampling?: boolean;
 }
 
 /**
  * Continuous-time denoising score matching (Song et al. 2021, Eq. 7), for any linear SDE with
- * Gaussian kernel `p_0t(x_t | x_0) = N(α(t) x_0, σ(t)² I)`:
+ * Gaussian kernel $p_{0t}(x_t \mid x_0) = \mathcal{N}\big(\alpha(t)\,x_0, \sigma(t)^2 I\big)$:
  *
- * `L(θ) = E_{t ~ U(tMin, T)} E_{x_0} E_{ε ~ N(0, I)} [ λ(t) ‖s_θ(x_t, t) + ε/σ(t)‖² ]`, `x_t = α(t) x_0 + σ(t) ε`,
+ * $$\mathcal{L}(\theta) = \mathbb{E}_{t \sim \mathcal{U}(t_{\min}, T)}\, \mathbb{E}_{x_0}\, \mathbb{E}_{\epsilon \sim \mathcal{N}(0, I)} \Big[\lambda(t)\, \big\lVert s_\theta(x_t, t) + \epsilon/\sigma(t) \big\rVert^2\Big],$$
  *
- * with the squared norm reduced over the D elements of one example by `reduction` (`'mean'`
- * divides by D) and the batch averaged. With the score `s_θ = −ε̂/σ` this is
- * `E[(λ/σ²) ‖ε̂ − ε‖²]`; a model of any parameterization is compared with its exact target.
+ * with $x_t = \alpha(t)\,x_0 + \sigma(t)\,\epsilon$ (so $-\epsilon/\sigma(t) = \nabla_{x_t} \log p_{0t}(x_t \mid x_0)$), the weighting
+ * $\lambda(t)$ of {@link DsmWeighting}, the squared norm reduced over the D elements of one example by `reduction`
+ * (`'mean'` divides by D) and the batch averaged. With the score $s_\theta = -\hat\epsilon/\sigma$ this is
+ * $\mathbb{E}\big[(\lambda/\sigma^2)\,\lVert\hat\epsilon - \epsilon\rVert^2\big]$; a model of any parameterization is compared with
+ * its exact target.
  *
- * Likelihood weighting with importance sampling uses `g²/σ² = −d logSNR/dt`, which holds for every
- * linear SDE: t is drawn uniformly in log-SNR, `t = sde.tFromLogSNR(λ)`, `λ ~ U(logSNR(T), logSNR(tMin))`,
- * and weighted by `(logSNR(tMin) − logSNR(T)) / (T − tMin)` (constant), so that the expectation equals
- * the uniform-t likelihood-weighted loss.
+ * Likelihood weighting with importance sampling uses an identity that holds for every linear SDE,
  *
- * The model is called with `x_t [B, ...]` and `t [B]` (the SDE time).
+ * $$\frac{g(t)^2}{\sigma(t)^2} = -\frac{d}{dt} \operatorname{logSNR}(t):$$
+ *
+ * t is drawn uniformly in log-SNR, $t$ = `sde.tFromLogSNR(l)` with $l$ uniform between $\operatorname{logSNR}(T)$ and
+ * $\operatorname{logSNR}(t_{\min})$, and every example is weighted by the same constant
+ *
+ * $$w = \frac{\operatorname{logSNR}(t_{\min}) - \operatorname{logSNR}(T)}{T - t_{\min}},$$
+ *
+ * so that the expectation equals the uniform-t likelihood-weighted loss.
+ *
+ * The model is called with $x_t$ `[B, ...]` and `t [B]` (the SDE time).
  *
  * @returns a {@link LossFn} `(model, batch, seed?) => scalar`.
  * @throws SbmArgumentError naming `options.tMin` outside (0, T), an unknown `options.weighting`,

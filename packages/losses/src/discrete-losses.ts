@@ -44,11 +44,13 @@ export interface DdpmLossOptions extends CommonLossOptions {
 }
 
 /**
- * The DDPM "simple" objective (Ho et al. 2020, Eq. 14, Alg. 1):
- * `L = E_{i ~ U{0..N−1}} E_{x_0, ε} ‖ε − ε_θ(√ᾱ_i x_0 + √(1 − ᾱ_i) ε, i)‖²`,
+ * The DDPM "simple" objective (Ho et al. 2020, Eq. 14, Alg. 1), with $\bar\alpha_i$ = `schedule.alphaBars[i]`:
+ *
+ * $$\mathcal{L} = \mathbb{E}_{i \sim \mathcal{U}\lbrace 0, \dots, N - 1\rbrace}\, \mathbb{E}_{x_0,\ \epsilon \sim \mathcal{N}(0, I)} \big\lVert \epsilon - \epsilon_\theta\big(\sqrt{\bar\alpha_i}\,x_0 + \sqrt{1 - \bar\alpha_i}\,\epsilon,\ i\big) \big\rVert^2,$$
+ *
  * reduced over the elements of one example by `reduction` and averaged over the batch.
  * The model gets the step index i (0-based, as a float32 `[B]` tensor); a model predicting
- * score, x̂_0 or v is compared with the corresponding exact target and rescaled to the ε error
+ * score, $\hat{x}_0$ or $v$ is compared with the corresponding exact target and rescaled to the $\epsilon$ error
  * (the marginals of `discreteMarginals(schedule)` of `@sbm/sde`).
  *
  * @returns a {@link LossFn} `(model, batch, seed?) => scalar`.
@@ -69,18 +71,21 @@ export function ddpmLoss(options: DdpmLossOptions = {}): LossFn {
 /** Options of {@link smldLoss}. */
 export interface SmldLossOptions extends CommonLossOptions {
   /**
-   * The noise levels σ_i, in the order the model indexes them, e.g. NCSN's geometric sequence
-   * largest first: `geometricSigmas(10, 0.01, 1).reverse()` (Song & Ermon 2019).
+   * The L noise levels $\sigma_i > 0$ (data units), in the order the model indexes them, e.g. NCSN's geometric
+   * sequence largest first: `geometricSigmas(10, 0.01, 1).reverse()` (Song & Ermon 2019).
    */
   sigmas: readonly number[];
 }
 
 /**
- * The SMLD/NCSN objective (Song & Ermon 2019, Eq. 5–6) with the weighting `λ(σ) = σ²`:
- * `L = E_{i ~ U{0..L−1}} E_{x_0, ε} σ_i² ‖s_θ(x_0 + σ_i ε, i) + ε/σ_i‖²`,
+ * The SMLD/NCSN objective (Song & Ermon 2019, Eq. 5–6) with the weighting $\lambda(\sigma) = \sigma^2$, over the L
+ * levels of `sigmas`:
+ *
+ * $$\mathcal{L} = \mathbb{E}_{i \sim \mathcal{U}\lbrace 0, \dots, L - 1\rbrace}\, \mathbb{E}_{x_0,\ \epsilon \sim \mathcal{N}(0, I)}\, \sigma_i^2 \big\lVert s_\theta(x_0 + \sigma_i\,\epsilon,\ i) + \epsilon/\sigma_i \big\rVert^2,$$
+ *
  * reduced over the elements of one example by `reduction` and averaged over the batch (the
- * paper's ½ and sum correspond to `reduction: 'sum'` times ½). The model gets the level index i as
- * its time (a float32 `[B]` tensor); any parameterization works (marginal `α = 1`, `σ = σ_i`).
+ * paper's $\tfrac{1}{2}$ and sum correspond to `reduction: 'sum'` times ½). The model gets the level index i as
+ * its time (a float32 `[B]` tensor); any parameterization works (marginal $\alpha = 1$, $\sigma = \sigma_i$).
  *
  * @returns a {@link LossFn} `(model, batch, seed?) => scalar`.
  */

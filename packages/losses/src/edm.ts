@@ -6,13 +6,20 @@ import { callModel, type DiffusionModel, type ModelFn, toDiffusionModel } from '
 import { randomStream } from './random.js';
 import { checkRange, describe } from './validate.js';
 
-/** The preconditioning coefficients of EDM at one noise level (float64). */
+/**
+ * The preconditioning coefficients of EDM (Karras et al. 2022, Table 1) at one noise level $\sigma$, for the data
+ * standard deviation $\sigma_d$ (float64).
+ */
 export interface EdmCoefficients {
+  /** $c_{\mathrm{skip}}(\sigma) = \sigma_d^2 / (\sigma^2 + \sigma_d^2)$, the weight of the skip connection to the noisy input $x$. */
   cSkip: number;
+  /** $c_{\mathrm{out}}(\sigma) = \sigma\,\sigma_d / \sqrt{\sigma^2 + \sigma_d^2}$, the scale of the network output $F_\theta$. */
   cOut: number;
+  /** $c_{\mathrm{in}}(\sigma) = 1 / \sqrt{\sigma^2 + \sigma_d^2}$, the scale of the network input (unit variance for data of std $\sigma_d$). */
   cIn: number;
+  /** $c_{\mathrm{noise}}(\sigma) = \tfrac{1}{4} \ln \sigma$, the noise conditioning given to the network as its time input. */
   cNoise: number;
-  /** The loss weight `λ(σ) = (σ² + σ_data²) / (σ σ_data)² = 1 / c_out²`. */
+  /** The loss weight $\lambda(\sigma) = (\sigma^2 + \sigma_d^2) / (\sigma\,\sigma_d)^2 = 1 / c_{\mathrm{out}}(\sigma)^2$. */
   weight: number;
 }
 
@@ -21,13 +28,20 @@ function checkSigmaData(name: string, sigmaData: unknown): number {
 }
 
 /**
- * EDM preconditioning (Karras et al. 2022, Table 1 and Eq. 7): for the denoiser
- * `D_θ(x; σ) = c_skip(σ) x + c_out(σ) F_θ(c_in(σ) x; c_noise(σ))`,
- * `c_skip = σ_d² / (σ² + σ_d²)`, `c_out = σ σ_d / √(σ² + σ_d²)`, `c_in = 1 / √(σ² + σ_d²)`,
- * `c_noise = ¼ ln σ`, and the loss weight `λ(σ) = 1 / c_out²`.
+ * EDM preconditioning (Karras et al. 2022, Table 1 and Eq. 7): the coefficients of the denoiser
  *
- * @param sigma - the noise level σ > 0.
- * @param sigmaData - the data standard deviation σ_d, default 0.5.
+ * $$D_\theta(x; \sigma) = c_{\mathrm{skip}}(\sigma)\,x + c_{\mathrm{out}}(\sigma)\,F_\theta\big(c_{\mathrm{in}}(\sigma)\,x;\ c_{\mathrm{noise}}(\sigma)\big),$$
+ *
+ * for the noise level $\sigma$ and the data standard deviation $\sigma_d$:
+ *
+ * $$c_{\mathrm{skip}} = \frac{\sigma_d^2}{\sigma^2 + \sigma_d^2}, \qquad c_{\mathrm{out}} = \frac{\sigma\,\sigma_d}{\sqrt{\sigma^2 + \sigma_d^2}},$$
+ *
+ * $$c_{\mathrm{in}} = \frac{1}{\sqrt{\sigma^2 + \sigma_d^2}}, \qquad c_{\mathrm{noise}} = \tfrac{1}{4} \ln \sigma,$$
+ *
+ * and the loss weight $\lambda(\sigma) = 1 / c_{\mathrm{out}}^2$.
+ *
+ * @param sigma - the noise level $\sigma > 0$ (data units).
+ * @param sigmaData - the data standard deviation $\sigma_d > 0$, default 0.5.
  */
 export function edmPreconditioning(sigma: number, sigmaData = 0.5): EdmCoefficients {
   checkRange('sigma', sigma, 0, Number.POSITIVE_INFINITY, true);
@@ -46,15 +60,18 @@ export function edmPreconditioning(sigma: number, sigmaData = 0.5): EdmCoefficie
 
 /** Options of {@link edmDenoiser}. */
 export interface EdmDenoiserOptions {
-  /** σ_d, default 0.5. */
+  /** $\sigma_d$, the standard deviation of the data; default 0.5. */
   sigmaData?: number;
 }
 
 /**
- * Wraps a raw EDM network `F_θ(x_in, c_noise, labels?)` into the preconditioned denoiser
- * `D_θ(x; σ) = c_skip(σ) x + c_out(σ) F_θ(c_in(σ) x; c_noise(σ))` (Karras et al. 2022, Eq. 7), a
- * {@link DiffusionModel} with parameterization `'x0'` whose time input is the noise level σ `[B]`.
- * Use it with {@link edmLoss} and with samplers that expect a denoiser.
+ * Wraps a raw EDM network $F_\theta$, called as `network(c_in x, c_noise, labels?)` with `c_noise [B]`, into the
+ * preconditioned denoiser (Karras et al. 2022, Eq. 7)
+ *
+ * $$D_\theta(x; \sigma) = c_{\mathrm{skip}}(\sigma)\,x + c_{\mathrm{out}}(\sigma)\,F_\theta\big(c_{\mathrm{in}}(\sigma)\,x;\ c_{\mathrm{noise}}(\sigma)\big),$$
+ *
+ * with the coefficients of {@link edmPreconditioning}: a {@link DiffusionModel} with parameterization `'x0'` whose
+ * time input is the noise level $\sigma$ `[B]`. Use it with {@link edmLoss} and with samplers that expect a denoiser.
  */
 export function edmDenoiser(network: ModelFn, options: EdmDenoiserOptions = {}): DiffusionModel {
   if (typeof network !== 'function') {
@@ -86,23 +103,25 @@ export function edmDenoiser(network: ModelFn, options: EdmDenoiserOptions = {}):
 
 /** Options of {@link edmLoss}. */
 export interface EdmLossOptions extends CommonLossOptions {
-  /** σ_d, default 0.5. */
+  /** $\sigma_d$, the standard deviation of the data; default 0.5. */
   sigmaData?: number;
-  /** Mean of ln σ, default −1.2. */
+  /** $P_{\mathrm{mean}}$, the mean of $\ln\sigma$; default −1.2. */
   pMean?: number;
-  /** Standard deviation of ln σ, default 1.2. */
+  /** $P_{\mathrm{std}}$, the standard deviation of $\ln\sigma$; default 1.2. */
   pStd?: number;
 }
 
 /**
- * The EDM training loss (Karras et al. 2022, Eq. 8 with Table 1):
- * `L = E_{ln σ ~ N(P_mean, P_std²)} E_{y, n ~ N(0, σ² I)} λ(σ) ‖D_θ(y + n; σ) − y‖²`,
- * `λ(σ) = (σ² + σ_d²)/(σ σ_d)²`, reduced over the elements of one example by `reduction` and
- * averaged over the batch (EDM's code sums: `reduction: 'sum'`).
+ * The EDM training loss (Karras et al. 2022, Eq. 8 with Table 1), for the data `y [B, ...]`:
  *
- * The model gets `x = y + n` and σ `[B]` as its time (the EDM/VE marginal `α = 1`, `σ(t) = t`);
- * wrap a raw network with {@link edmDenoiser} to get the preconditioned `D_θ`. A model predicting
- * score, ε or v on that marginal works as well and is compared with its exact target.
+ * $$\mathcal{L} = \mathbb{E}_{\ln\sigma \sim \mathcal{N}(P_{\mathrm{mean}}, P_{\mathrm{std}}^2)}\, \mathbb{E}_{y,\ n \sim \mathcal{N}(0, \sigma^2 I)} \Big[\lambda(\sigma)\, \big\lVert D_\theta(y + n; \sigma) - y \big\rVert^2\Big],$$
+ *
+ * with $\lambda(\sigma) = (\sigma^2 + \sigma_d^2)/(\sigma\,\sigma_d)^2$, the squared norm reduced over the elements of one
+ * example by `reduction` and the batch averaged (EDM's code sums: `reduction: 'sum'`).
+ *
+ * The model gets $x = y + n$ and $\sigma$ `[B]` as its time (the EDM/VE marginal $\alpha = 1$, $\sigma(t) = t$);
+ * wrap a raw network with {@link edmDenoiser} to get the preconditioned $D_\theta$. A model predicting
+ * score, $\epsilon$ or $v$ on that marginal works as well and is compared with its exact target.
  *
  * @returns a {@link LossFn} `(model, batch, seed?) => scalar`.
  */

@@ -13,12 +13,14 @@ import { randomStream } from './random.js';
 
 /**
  * Implicit score matching with the full Jacobian trace (Hyvärinen 2005, Thm. 1):
- * `J(θ) = E_x [ tr ∇_x s_θ(x) + ½ ‖s_θ(x)‖² ] = ½ E‖s_θ − ∇ log p‖² − ½ E‖∇ log p‖²`,
- * with the full Jacobian trace `Σ_j ∂s_j/∂x_j`, each diagonal entry by a fourth-order central
- * difference along `e_j` (step `options.differenceStep`, error O(h⁴)): the model runs on 4·D·B + B
+ *
+ * $$\begin{aligned} J(\theta) &= \mathbb{E}_x\Big[\operatorname{tr} \nabla_x s_\theta(x) + \tfrac{1}{2} \lVert s_\theta(x) \rVert^2\Big] \\ &= \tfrac{1}{2}\,\mathbb{E} \lVert s_\theta - \nabla_x \log p \rVert^2 - \tfrac{1}{2}\,\mathbb{E} \lVert \nabla_x \log p \rVert^2, \end{aligned}$$
+ *
+ * with the trace $\sum_j \partial s_j / \partial x_j$ over all D dimensions, each diagonal entry by a fourth-order
+ * central difference along $e_j$ (step $h$ = `options.differenceStep`, error $O(h^4)$): the model runs on $4DB + B$
  * rows, so memory and time grow with D — use it in low dimension (toy data) and
- * {@link slicedScoreMatchingLoss} otherwise. `reduction: 'mean'` divides by D. The model is
- * called at the fixed time `options.t` (default 0). No randomness is used unless labels are dropped.
+ * {@link slicedScoreMatchingLoss} otherwise. `reduction: 'mean'` divides by D. The batch `x [B, ...]` is the data; the
+ * model is called at the fixed time `options.t` (default 0). No randomness is used unless labels are dropped.
  *
  * @returns a {@link LossFn} `(model, batch, seed?) => scalar`.
  */

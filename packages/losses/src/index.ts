@@ -1,3 +1,8 @@
+/**
+ * {@include ../README.md#site}
+ *
+ * @module @sbm/losses
+ */
 export type { Batch, CommonLossOptions, LossFn, Reduction } from './batch.js';
 export {
   type DenoisingScoreMatchingOptions,

@@ -12,14 +12,14 @@ export interface ScoreMatchingOptions extends CommonLossOptions {
    */
   t?: number;
   /**
-   * Where `α(t)`, `σ(t)` come from (an SDE of `@sbm/sde`, or `discreteMarginals(schedule)`); needed
+   * Where $\alpha(t)$, $\sigma(t)$ come from (an SDE of `@sbm/sde`, or `discreteMarginals(schedule)`); needed
    * to convert the output of a model that does not predict the score (`convertPrediction`).
    */
   sde?: MarginalCoefficients;
   /**
-   * Step h (in units of x) of the central difference that gives the Jacobian term, default 1e-2:
-   * small against the length over which the score varies (data scale, or σ(t) for noisy data), large
-   * against float32 rounding (the relative error is about 1e-6 ‖s‖ / h + O(h⁴)).
+   * Step $h$ (in units of x) of the central difference that gives the Jacobian term, default 1e-2:
+   * small against the length over which the score varies (data scale, or $\sigma(t)$ for noisy data), large
+   * against float32 rounding (the error is about $10^{-6} \lVert s \rVert / h + O(h^4)$).
    */
   differenceStep?: number;
 }

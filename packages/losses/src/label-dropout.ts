@@ -5,7 +5,7 @@ import { checkRange, describe } from './validate.js';
 
 /** Class-label dropout for classifier-free guidance training (Ho & Salimans 2022, Alg. 1). */
 export interface LabelDropout {
-  /** Probability `p_uncond` of replacing a label by the null label, in [0, 1] (the paper uses 0.1–0.2). */
+  /** Probability $p_{\mathrm{uncond}}$ of replacing a label by the null label, in [0, 1] (the paper uses 0.1–0.2). */
   prob: number;
   /** The label that means "no class" (commonly the number of classes). */
   nullLabel: number;
@@ -26,8 +26,8 @@ export function checkLabelDropout(name: string, dropout: unknown): LabelDropout 
 
 /**
  * Replaces each label by `nullLabel` independently with probability `prob`, so that one network
- * learns both the conditional score `s(x, t, c)` and the unconditional one `s(x, t, ∅)`
- * (Ho & Salimans 2022, Alg. 1: `c ← ∅` with probability `p_uncond`).
+ * learns both the conditional score $s(x, t, c)$ and the unconditional one $s(x, t, \varnothing)$
+ * (Ho & Salimans 2022, Alg. 1: $c \leftarrow \varnothing$ with probability $p_{\mathrm{uncond}}$).
  *
  * @param labels - `[B]` class labels (any numeric dtype; the result has the same dtype).
  * @param dropout - `{ prob, nullLabel }`.

@@ -13,11 +13,13 @@ export type ModelFn = (x: tf.Tensor, t: tf.Tensor1D, labels?: tf.Tensor1D) => tf
 
 /**
  * A network together with what it predicts (see `Parameterization` of `@sbm/sde`): `'score'`
- * (`∇ log p_t`), `'eps'` (the noise ε), `'x0'` (the denoised `x̂_0`) or `'v'` (`α ε − σ x_0`).
- * Every loss accepts every parameterization.
+ * ($\nabla_x \log p_t(x)$), `'eps'` (the noise $\epsilon$), `'x0'` (the denoised $\hat{x}_0$) or `'v'`
+ * ($\alpha\,\epsilon - \sigma\,x_0$), for $x_t = \alpha\,x_0 + \sigma\,\epsilon$. Every loss accepts every parameterization.
  */
 export interface DiffusionModel {
+  /** The network: `predict(x [B, ...], t [B], labels? [B])` returns a tensor of the shape of `x` (see {@link ModelFn}). */
   readonly predict: ModelFn;
+  /** What `predict` returns: `'score'`, `'eps'`, `'x0'` or `'v'`. */
   readonly parameterization: Parameterization;
 }
 

@@ -16,23 +16,26 @@ import { checkChoice, checkInteger } from './validate.js';
 export interface SlicedScoreMatchingOptions extends ScoreMatchingOptions {
   /** `'ssm'` or the variance-reduced `'ssm-vr'` (default). */
   variant?: 'ssm' | 'ssm-vr';
-  /** Distribution of the projections v: `'gaussian'` N(0, I) (default) or `'rademacher'` (±1). */
+  /** Distribution of the projections $v$: `'gaussian'` $\mathcal{N}(0, I)$ (default) or `'rademacher'` (±1 entries). */
   projection?: 'gaussian' | 'rademacher';
-  /** Projections per example M, default 1. */
+  /** Projections per example $M$, default 1. */
   numProjections?: number;
 }
 
 /**
- * Sliced score matching (Song, Garg, Shi & Ermon 2019, Eq. 7 and 9), with M projections
- * `v_m` (`E[v vᵀ] = I`) per example:
- * - `'ssm'`: `(1/M) Σ_m [ v_mᵀ ∇_x (v_mᵀ s_θ(x)) + ½ (v_mᵀ s_θ(x))² ]`;
- * - `'ssm-vr'`: `(1/M) Σ_m v_mᵀ ∇_x (v_mᵀ s_θ(x)) + ½ ‖s_θ(x)‖²`.
- * Both are unbiased for the implicit score matching objective `E[tr ∇_x s_θ(x) + ½ ‖s_θ(x)‖²]`
- * (Hyvärinen 2005), which equals `½ E‖s_θ − ∇ log p‖² − ½ E‖∇ log p‖²`. `reduction: 'mean'`
- * divides the per-example value by D. The batch `x [B, ...]` is the data; the model is called
- * at the fixed time `options.t` (default 0). `vᵀ J v` is a fourth-order central difference of
- * `vᵀ s(x + δ v)` (step `options.differenceStep`), so the model runs on 4·M·B + B rows and the loss
- * needs only first-order gradients (see the README on why not `tf.grad`).
+ * Sliced score matching (Song, Garg, Shi & Ermon 2019, Eq. 7 and 9), with $M$ projections
+ * $v_m$ ($\mathbb{E}[v v^\top] = I$) per example; the value of one example is
+ * - `'ssm'`: $\frac{1}{M} \sum_m \Big[v_m^\top \nabla_x \big(v_m^\top s_\theta(x)\big) + \tfrac{1}{2} \big(v_m^\top s_\theta(x)\big)^2\Big]$;
+ * - `'ssm-vr'`: $\frac{1}{M} \sum_m v_m^\top \nabla_x \big(v_m^\top s_\theta(x)\big) + \tfrac{1}{2} \lVert s_\theta(x) \rVert^2$.
+ *
+ * Both are unbiased for the implicit score matching objective (Hyvärinen 2005)
+ *
+ * $$\begin{aligned} J(\theta) &= \mathbb{E}\Big[\operatorname{tr} \nabla_x s_\theta(x) + \tfrac{1}{2} \lVert s_\theta(x) \rVert^2\Big] \\ &= \tfrac{1}{2}\,\mathbb{E} \lVert s_\theta - \nabla_x \log p \rVert^2 - \tfrac{1}{2}\,\mathbb{E} \lVert \nabla_x \log p \rVert^2. \end{aligned}$$
+ *
+ * `reduction: 'mean'` divides the per-example value by D. The batch `x [B, ...]` is the data; the model is called
+ * at the fixed time `options.t` (default 0). $v^\top J v$ is a fourth-order central difference of
+ * $\delta \mapsto v^\top s(x + \delta v)$ (step $h$ = `options.differenceStep`), so the model runs on $4MB + B$ rows
+ * and the loss needs only first-order gradients (see the README on why not `tf.grad`).
  *
  * @returns a {@link LossFn} `(model, batch, seed?) => scalar`.
  */

@@ -10,10 +10,13 @@ export interface DequantizeOptions {
 }
 
 /**
- * Uniform dequantization of `levels`-level data (Theis et al. 2016; Song et al. 2021, App. D.2, as score_sde's
- * `(x·255 + U[0, 1)) / 256` before its data scaler): a value on the grid `lo + k (hi − lo)/(levels − 1)`,
- * `k = 0 … levels − 1`, becomes `lo + (k + u)(hi − lo)/levels` with `u ~ U[0, 1)`, i.e. a uniform draw over
- * the `k`-th of `levels` equal bins of `[lo, hi]`. The log-likelihood of the result bounds that of the
+ * Uniform dequantization of $L$-level data ($L$ = `levels`; Theis et al. 2016; Song et al. 2021, App. D.2, as
+ * score_sde's `(x·255 + U[0, 1)) / 256` before its data scaler): a value on the grid
+ * $lo + k\, (hi - lo)/(L - 1)$, $k = 0, \dots, L - 1$, becomes
+ *
+ * $$lo + (k + u)\, \frac{hi - lo}{L}, \qquad u \sim \mathcal{U}[0, 1),$$
+ *
+ * i.e. a uniform draw over the $k$-th of $L$ equal bins of $[lo, hi]$. The log-likelihood of the result bounds that of the
  * discrete data from below (see {@link bitsPerDim}).
  *
  * @param x - data `[B, ...]` on the grid (within 1% of a grid step), float32; not disposed.

@@ -2,31 +2,33 @@ import { assertInteger, describeValue, SbmArgumentError, type ScoreFn } from '@s
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
- * How the divergence `∇·s(x, t) = tr(∂s/∂x)` is computed:
+ * How the divergence $\nabla \cdot s(x, t) = \operatorname{tr}(\partial s/\partial x)$ is computed:
  * - `'hutchinson-rademacher'` / `'hutchinson-gaussian'`: the Hutchinson–Skilling estimator
- *   `εᵀ (∂s/∂x) ε` with a probe `ε` of random signs / standard normals (Skilling 1989; Hutchinson 1989),
- *   one vector–Jacobian product per evaluation, unbiased since `E[ε εᵀ] = I`;
- * - `'exact'`: `Σ_d e_dᵀ (∂s/∂x) e_d`, `D` vector–Jacobian products (`D` = values per example).
+ *   $\epsilon^\top (\partial s/\partial x)\, \epsilon$ with a probe $\epsilon$ of random signs / standard normals
+ *   (Skilling 1989; Hutchinson 1989), one vector–Jacobian product per evaluation, unbiased since
+ *   $\mathbb{E}[\epsilon \epsilon^\top] = I$;
+ * - `'exact'`: $\sum_{d=1}^{D} e_d^\top (\partial s/\partial x)\, e_d$, $D$ vector–Jacobian products ($D$ = values per example).
  */
 export type DivergenceMethod = 'hutchinson-rademacher' | 'hutchinson-gaussian' | 'exact';
 
 /** The estimator of {@link scoreAndDivergence}: a fixed probe, or the exact trace. */
 export type DivergenceEstimator =
   | {
-      /** Hutchinson–Skilling probe `ε`, the shape of `x [B, ...]`. */
+      /** Hutchinson–Skilling probe $\epsilon$, the shape of `x [B, ...]` (random signs or standard normals). */
       probe: tf.Tensor;
     }
   | {
+      /** Selects the exact trace $\sum_d e_d^\top (\partial s/\partial x)\, e_d$, with $D$ one-hot directions $e_d$. */
       exact: true;
-      /** Unit directions `e_d` per backward pass (the batch is tiled this many times), default all `D`. */
+      /** Unit directions $e_d$ per backward pass (the batch is tiled this many times), default all $D$. */
       directionsPerPass?: number;
     };
 
 /** What {@link scoreAndDivergence} returns (new tensors; the caller disposes them). */
 export interface ScoreAndDivergence {
-  /** `s(x, t)`, the shape of `x [B, ...]`. */
+  /** $s(x, t)$, the shape of `x [B, ...]`. */
   score: tf.Tensor;
-  /** `∇·s(x, t)` (exact) or `εᵀ (∂s/∂x) ε` (Hutchinson), `[B]`. */
+  /** $\nabla \cdot s(x, t)$ (exact) or $\epsilon^\top (\partial s/\partial x)\, \epsilon$ (Hutchinson), `[B]`. */
   divergence: tf.Tensor1D;
 }
 
@@ -53,15 +55,16 @@ function scoreAndVjp(
 }
 
 /**
- * The score `s(x, t)` and its divergence `∇·s = tr(∂s/∂x)` per example, by reverse-mode automatic
- * differentiation through `scoreFn` (which must be differentiable with tf.grad: gradients registered,
- * e.g. by importing `@tensorflow/tfjs-layers`, and synchronous):
+ * The score $s(x, t)$ and its divergence $\nabla \cdot s = \operatorname{tr}(\partial s/\partial x)$ per example, by
+ * reverse-mode automatic differentiation through `scoreFn` (which must be differentiable with tf.grad: gradients
+ * registered, e.g. by importing `@tensorflow/tfjs-layers`, and synchronous):
  *
  * - Hutchinson–Skilling (Hutchinson 1989; Skilling 1989; as in Song et al. 2021, App. D.2, and
- *   Grathwohl et al. 2019): `εᵀ (∂s/∂x) ε = Σ_i ε_i ∂(Σ_j s_j ε_j)/∂x_i`, one forward and one backward
- *   pass for the batch;
- * - exact: `Σ_d e_dᵀ (∂s/∂x) e_d`, with the batch tiled `m` times (`m = directionsPerPass`) and the
- *   one-hot cotangents `e_d` of `m` directions per pass, `⌈D/m⌉` passes of batch `m·B`.
+ *   Grathwohl et al. 2019), with $\mathbb{E}[\epsilon \epsilon^\top] = I$:
+ *   $$\nabla \cdot s \approx \epsilon^\top \frac{\partial s}{\partial x} \epsilon = \sum_i \epsilon_i \frac{\partial}{\partial x_i} \Big(\sum_j s_j \epsilon_j\Big),$$
+ *   one forward and one backward pass for the batch;
+ * - exact: $\sum_d e_d^\top (\partial s/\partial x)\, e_d$, with the batch tiled $m$ times ($m$ = `directionsPerPass`)
+ *   and the one-hot cotangents $e_d$ of $m$ directions per pass, $\lceil D/m \rceil$ passes of batch $m B$.
  *
  * @param scoreFn - `s(x [B,...], t [B]) → [B,...]`; it is called with batches of `B` or `m·B` rows.
  * @param x - `[B, ...]`, float32.

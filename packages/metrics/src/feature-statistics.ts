@@ -9,15 +9,17 @@ const CHUNK = 256;
 /**
  * Streaming mean and covariance of feature vectors (e.g. Inception pool3 `[N, 2048]`), accumulated
  * in float64 with the pairwise update of Chan, Golub & LeVeque (1979, "Updating formulae and a
- * pairwise algorithm for computing sample variances"): for a block `B` of `n_B` rows with mean `x̄_B`
- * and co-moment `C_B = Σ_{x∈B} (x − x̄_B)(x − x̄_B)ᵀ`, merged into the running `(n_A, x̄_A, C_A)`,
+ * pairwise algorithm for computing sample variances"): for a block $B$ of $n_B$ rows with mean $\bar x_B$
+ * and co-moment $C_B = \sum_{x \in B} (x - \bar x_B)(x - \bar x_B)^\top$, merged into the running $(n_A, \bar x_A, C_A)$,
  *
- * `δ = x̄_B − x̄_A`, `n = n_A + n_B`, `x̄ = x̄_A + δ n_B / n`, `C = C_A + C_B + δ δᵀ n_A n_B / n`.
+ * $$\delta = \bar x_B - \bar x_A, \qquad n = n_A + n_B,$$
+ *
+ * $$\bar x = \bar x_A + \delta\, \frac{n_B}{n}, \qquad C = C_A + C_B + \delta \delta^\top \frac{n_A n_B}{n}.$$
  *
  * The result does not depend on how the rows are batched (up to rounding), and shards computed
  * separately can be combined with {@link FeatureStatistics.merge}. Each block of up to 256 rows costs
- * one symmetric product (lower triangle only, cache-blocked): `dim² n / 2` multiply–adds in all.
- * `covariance()` divides by `n − 1`, like `np.cov(x, rowvar=False)` in pytorch-fid.
+ * one symmetric product (lower triangle only, cache-blocked): $d^2 n / 2$ multiply–adds in all.
+ * `covariance()` is $\Sigma = C/(n - 1)$, like `np.cov(x, rowvar=False)` in pytorch-fid.
  *
  * @example
  * ```ts
@@ -36,7 +38,10 @@ export class FeatureStatistics {
   /** Scratch for one block's co-moment `[d, d]`, allocated on the first `add` and reused. */
   private blockMoment: Float64Array | undefined;
 
-  /** @param dim - feature dimension `d` (integer ≥ 1). */
+  /**
+   * An empty accumulator (no samples) for feature vectors of `dim` values.
+   * @param dim - feature dimension `d` (integer ≥ 1).
+   */
   constructor(dim: number) {
     if (!Number.isInteger(dim) || dim < 1) {
       throw new SbmArgumentError('dim', `expected an integer >= 1, got ${dim}`);
@@ -126,14 +131,14 @@ export class FeatureStatistics {
     return this;
   }
 
-  /** Mean feature `x̄ [d]` (a copy). @throws SbmArgumentError if no sample was added. */
+  /** Mean feature $\bar x$ `[d]` (a copy). @throws SbmArgumentError if no sample was added. */
   mean(): Float64Array {
     if (this.n < 1) throw new SbmArgumentError('count', 'expected at least 1 sample for a mean, got 0');
     return this.mu.slice();
   }
 
   /**
-   * Sample covariance `Σ = C / (n − 1)` `[d, d]` (row-major, symmetric), as `np.cov(x, rowvar=False)`.
+   * Sample covariance $\Sigma = C/(n - 1)$ `[d, d]` (row-major, symmetric), as `np.cov(x, rowvar=False)`.
    * @throws SbmArgumentError if fewer than 2 samples were added.
    */
   covariance(): Float64Array {

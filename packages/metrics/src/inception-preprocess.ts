@@ -55,7 +55,7 @@ export function checkUnitImages(images: tf.Tensor, name = 'images'): asserts ima
  * `resize_input` and `normalize_input`): grey images are tiled to RGB (as PIL's `convert('RGB')` in its data
  * loader), then bilinearly resized to 299×299 with half-pixel centres (PyTorch's `F.interpolate(...,
  * mode='bilinear', align_corners=False)`, no antialiasing; also when downsampling), then mapped to `[-1, 1]` by
- * `x' = 2x − 1`.
+ * $x' = 2x - 1$.
  *
  * @param images - `[B, H, W, C]` float32 in `[0, 1]`, `C` = 1 or 3 (checked by {@link checkUnitImages}).
  * @param name - the argument name used in error messages (default `'images'`).
@@ -76,7 +76,7 @@ export function preprocessForInception(images: tf.Tensor4D, name = 'images'): tf
 
 /**
  * Converts 8-bit pixels (e.g. decoded PNGs, or a `uint8` NumPy batch `[B, H, W, C]`) to the `[0, 1]` float32
- * images the FID Inception network takes, `x = p / 255` (torchvision's `ToTensor`, used by pytorch-fid).
+ * images the FID Inception network takes, $x = p/255$ (torchvision's `ToTensor`, used by pytorch-fid).
  *
  * @param data - `B·H·W·C` pixels in row-major `[B, H, W, C]` order.
  * @param shape - `[B, H, W, C]` with `C` = 1 or 3.

@@ -10,17 +10,27 @@ export interface InceptionScoreOptions {
 
 /** Mean and standard deviation (numpy `std`, `ddof = 0`) of a score over splits or subsets. */
 export interface MeanStd {
+  /** Mean of the per-split (IS) or per-subset (KID) values. */
   mean: number;
+  /** Population standard deviation $\sqrt{\tfrac1m \sum_k (v_k - \bar v)^2}$ of those $m$ values (`ddof = 0`). */
   std: number;
 }
 
 /**
- * Inception Score (Salimans et al. 2016, Sec. 4): `IS = exp(E_x KL(p(y|x) ‖ p(y)))`, computed as in the
- * reference code (openai/improved-gan, TTUR, torch-fidelity): the `n` rows are softmaxed over all
- * `numClasses` logits, cut into `splits` consecutive parts (rows `⌊k n / splits⌋ … ⌊(k+1) n / splits⌋ − 1`),
- * and for each part `exp(mean_i Σ_y p(y|x_i) (log p(y|x_i) − log p̄(y)))` with `p̄` the part's mean
- * prediction; the result is the mean and standard deviation (`ddof = 0`) over the parts. All in
- * float64 with a log-sum-exp softmax (terms with `p(y|x) = 0` contribute 0).
+ * Inception Score (Salimans et al. 2016, "Improved Techniques for Training GANs", Sec. 4):
+ *
+ * $$\mathrm{IS} = \exp\Big(\mathbb{E}_x\, \mathrm{KL}\big(p(y \mid x) \,\big\Vert\, p(y)\big)\Big),$$
+ *
+ * computed as in the reference code (openai/improved-gan, TTUR, torch-fidelity): the $n$ rows are softmaxed over
+ * all `numClasses` logits, cut into $S$ = `splits` consecutive parts (rows $\lfloor k n/S \rfloor$ to
+ * $\lfloor (k+1) n/S \rfloor - 1$), and for each part $P_k$
+ *
+ * $$\mathrm{IS}_k = \exp\Big(\frac{1}{|P_k|} \sum_{i \in P_k} \sum_y p(y \mid x_i) \big(\log p(y \mid x_i) - \log \bar p_k(y)\big)\Big),$$
+ *
+ * $$\bar p_k(y) = \frac{1}{|P_k|} \sum_{i \in P_k} p(y \mid x_i);$$
+ *
+ * the result is the mean and standard deviation (`ddof = 0`) of the $\mathrm{IS}_k$. All in float64 with a
+ * log-sum-exp softmax (terms with $p(y \mid x) = 0$ contribute 0).
  *
  * @param logits - `[n, numClasses]` row-major pre-softmax outputs.
  * @param n - number of rows.

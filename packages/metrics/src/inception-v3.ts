@@ -36,7 +36,8 @@ const MIN_SIDE = 75;
  * of pytorch-fid (mseitzer/pytorch-fid, `fid_inception_v3()`, the reference implementation): torchvision's
  * Inception3 with 1008 classes, no auxiliary head, average pools that exclude padding in Mixed_5b..Mixed_7b and a
  * max pool in Mixed_7c's pool branch. Runs in NHWC with tfjs-core ops; each `BasicConv2d`'s BatchNorm is folded
- * into its convolution at load time: `W' = W·γ/√(σ² + 0.001)`, `b' = β − μ·γ/√(σ² + 0.001)`.
+ * into its convolution at load time: $W' = W \gamma/\sqrt{\sigma^2 + 0.001}$, $b' = \beta - \mu \gamma/\sqrt{\sigma^2 + 0.001}$ (per output
+ * channel, with the BatchNorm scale $\gamma$, shift $\beta$ and running mean $\mu$ and variance $\sigma^2$).
  *
  * Create with {@link loadFidInception}; free the weights with {@link FidInception.dispose}.
  */

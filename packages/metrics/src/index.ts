@@ -1,3 +1,8 @@
+/**
+ * {@include ../README.md#site}
+ *
+ * @module @sbm/metrics
+ */
 export { type DequantizeOptions, uniformDequantize } from './dequantize.js';
 export {
   type DivergenceEstimator,

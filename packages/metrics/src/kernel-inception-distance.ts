@@ -14,18 +14,22 @@ export interface KernelInceptionDistanceOptions {
 
 /**
  * Kernel Inception Distance (Bińkowski et al. 2018, "Demystifying MMD GANs"), as in the reference
- * implementations torch-fidelity and clean-fid: with the cubic polynomial kernel `k(x, y) = (xᵀy / d + 1)³`, for
- * each of `numSubsets` subsets `X ⊂ A`, `Y ⊂ B` of `m = subsetSize` rows drawn without replacement,
- * the unbiased estimator
+ * implementations torch-fidelity and clean-fid: with the cubic polynomial kernel
  *
- * `MMD²_u = Σ_{i≠j} k(x_i, x_j) / (m(m−1)) + Σ_{i≠j} k(y_i, y_j) / (m(m−1)) − 2 Σ_{i,j} k(x_i, y_j) / m²`,
+ * $$k(x, y) = \Big(\frac{x^\top y}{d} + 1\Big)^3,$$
+ *
+ * for each of `numSubsets` subsets $X \subset A$, $Y \subset B$ of $m$ = `subsetSize` rows drawn without replacement,
+ * the unbiased estimator of the squared maximum mean discrepancy
+ *
+ * $$\begin{aligned} \widehat{\mathrm{MMD}}^2_u = {} & \frac{1}{m(m-1)} \sum_{i \ne j} k(x_i, x_j) + \frac{1}{m(m-1)} \sum_{i \ne j} k(y_i, y_j) \\ & - \frac{2}{m^2} \sum_{i,j} k(x_i, y_j), \end{aligned}$$
  *
  * reported as mean and standard deviation (`ddof = 0`) over the subsets. Float64 throughout; each
- * subset costs `2 m² d` multiply–adds (three Gram matrices, two of them symmetric).
+ * subset costs $2 m^2 d$ multiply–adds (three Gram matrices, two of them symmetric).
  *
- * @param featuresA - `[nA, d]` row-major features of the first set (e.g. Inception pool3).
- * @param featuresB - `[nB, d]` row-major features of the second set.
- * @param dim - feature dimension `d`.
+ * @param featuresA - `[nA, d]` row-major features of the first set $A$ (e.g. Inception pool3).
+ * @param featuresB - `[nB, d]` row-major features of the second set $B$.
+ * @param dim - feature dimension $d$.
+ * @param options - `subsetSize` $m$ (default 1000), `numSubsets` (default 100) and `seed` (default 0).
  * @throws SbmArgumentError if a length is not a multiple of `dim`, a value is not finite, or a set has
  *   fewer than `subsetSize` samples (suggesting a smaller `subsetSize`).
  */

@@ -24,7 +24,7 @@ export interface LikelihoodOptions {
   sde: SDE;
   /**
    * The score model: a `ModelAdapter` from `wrapModel` (any model the samplers accept) or a score
-   * function `(x, t) => ∇log p_t(x)`. It must be synchronous and differentiable with tf.grad (register
+   * function `(x, t) => score`, $s(x, t) \approx \nabla_x \log p_t(x)$. It must be synchronous and differentiable with tf.grad (register
    * gradients, e.g. `import '@tensorflow/tfjs-layers'`).
    */
   model: ModelAdapter | ModelLike;
@@ -34,7 +34,7 @@ export interface LikelihoodOptions {
   divergence?: DivergenceMethod;
   /** Seed of the Hutchinson probe (per-sample streams, drawn once and fixed for the whole solve); default random. */
   seed?: number;
-  /** An explicit Hutchinson probe `ε`, the shape of `x` (overrides `seed`; e.g. to reproduce another implementation's run). */
+  /** An explicit Hutchinson probe $\epsilon$, the shape of `x` (overrides `seed`; e.g. to reproduce another implementation's run). */
   probe?: tf.Tensor;
   /** The data end of the ODE, `0 < tMin < T`; default 1e-5 (score_sde's `eps`). */
   tMin?: number;
@@ -44,9 +44,9 @@ export interface LikelihoodOptions {
   atol?: number;
   /** Most RK45 step attempts, default 10000. */
   maxSteps?: number;
-  /** The largest `D` (values per example) for which `divergence: 'exact'` is allowed, default 64. */
+  /** The largest $D$ (values per example) for which `divergence: 'exact'` is allowed, default 64. */
   maxExactDim?: number;
-  /** Unit directions per backward pass of the exact divergence (the batch is tiled this many times), default `D`. */
+  /** Unit directions per backward pass of the exact divergence (the batch is tiled this many times), default $D$. */
   directionsPerPass?: number;
   /**
    * The range `[lo, hi]` of the data for bits/dim: `[0, 1]` (default; score_sde with `data.centered = False`)
@@ -61,15 +61,15 @@ export interface LikelihoodOptions {
 
 /** What {@link likelihood} returns. */
 export interface LikelihoodResult {
-  /** `log p_0(x)` in nats per example (the density of `x` as given), `[B]`: `priorLogp + deltaLogp`. */
+  /** $\log p_0(x)$ in nats per example (the density of `x` as given), `[B]`: `priorLogp + deltaLogp`. */
   logLikelihood: Float64Array;
   /** Bits per dimension of the `levels`-level data, `[B]` (see {@link bitsPerDim}). */
   bitsPerDim: Float64Array;
-  /** `∫_{tMin}^{T} ∇·f̃(x(t), t) dt` per example, `[B]`. */
+  /** $\int_{t_{\min}}^{T} \nabla \cdot \tilde f(x(t), t)\, dt$ in nats per example, `[B]`. */
   deltaLogp: Float64Array;
-  /** `log p_T(z)` under the prior `N(0, priorStd² I)`, `[B]`. */
+  /** $\log p_T(z)$ under the prior $\mathcal{N}(0, \sigma_T^2 I)$, $\sigma_T$ = `sde.priorStd`, in nats, `[B]`. */
   priorLogp: Float64Array;
-  /** `z = x(T)`, the latent of the probability-flow ODE, the shape of `x` (the caller disposes it). */
+  /** $z = x(T)$, the latent of the probability-flow ODE, the shape of `x` (the caller disposes it). */
   latent: tf.Tensor;
   /** Evaluations of the ODE right-hand side (one score evaluation and its divergence each; score_sde's `nfe`). */
   nfe: number;
@@ -83,7 +83,7 @@ export interface LikelihoodResult {
 
 const METHODS: readonly DivergenceMethod[] = ['hutchinson-rademacher', 'hutchinson-gaussian', 'exact'];
 
-/** Checks `[lo, hi]` and `levels`; returns the per-dimension offset `log2(levels / (hi − lo))`. */
+/** Checks `[lo, hi]` and `levels`; returns the per-dimension offset $\log_2(\text{levels}/(hi - lo))$. */
 function bitsOffset(dataRange: unknown, levels: unknown, prefix: string): number {
   const [lo, hi] = checkDataRange(`${prefix}dataRange`, dataRange);
   assertInteger(`${prefix}levels`, levels, 2);
@@ -91,15 +91,15 @@ function bitsOffset(dataRange: unknown, levels: unknown, prefix: string): number
 }
 
 /**
- * Bits per dimension of `levels`-level data in `[lo, hi]` from the log-density `log p(x)` (nats) of its
- * dequantized values in `D` dimensions (Song et al. 2021, App. D.2; Theis et al. 2016): each bin has width
- * `w = (hi − lo)/levels`, so the discrete log-probability is at least `log p(x) + D log w` and
+ * Bits per dimension of `levels`-level data in $[lo, hi]$ from the log-density $\log p(x)$ (nats) of its
+ * dequantized values in $D$ dimensions (Song et al. 2021, App. D.2; Theis et al. 2016): each bin has width
+ * $w = (hi - lo)/\text{levels}$, so the discrete log-probability is at least $\log p(x) + D \log w$ and
  *
- *   `bpd = −log p(x) / (D ln 2) + log2(levels / (hi − lo))`,
+ * $$\text{bpd} = -\frac{\log p(x)}{D \ln 2} + \log_2 \frac{\text{levels}}{hi - lo},$$
  *
- * i.e. `+ 8` for 256 levels in `[0, 1]` and `+ 7` in `[−1, 1]` (score_sde's `offset = 7 − inverse_scaler(−1)`).
+ * i.e. $+8$ for 256 levels in $[0, 1]$ and $+7$ in $[-1, 1]$ (score_sde's `offset = 7 − inverse_scaler(−1)`).
  *
- * @param logLikelihood - `log p(x)` per example, nats, `[B]`.
+ * @param logLikelihood - $\log p(x)$ per example, nats, `[B]`.
  * @param D - values per example.
  * @param options - `dataRange` (default `[0, 1]`), `levels` (default 256).
  * @returns bits/dim per example, `[B]`.
@@ -128,21 +128,27 @@ function drawProbe(shape: readonly number[], seed: number, kind: 'rademacher' | 
 /**
  * Exact log-likelihood (and bits/dim) of data under a score-based model through the probability-flow ODE
  * (Song et al. 2021, "Score-Based Generative Modeling through Stochastic Differential Equations", Sec. 4.3
- * and App. D.2). The ODE (Eq. 13) `dx/dt = f̃(x, t) = f(t) x − ½ g(t)² s_θ(x, t)` is a continuous
- * normalizing flow, so by the instantaneous change of variables (Chen et al. 2018)
+ * and App. D.2). The ODE (Eq. 13)
  *
- *   `log p_0(x(0)) = log p_T(x(T)) + ∫_0^T ∇·f̃(x(t), t) dt`   (App. D.2),
+ * $$\frac{dx}{dt} = \tilde f(x, t) = f(t)\, x - \tfrac12 g(t)^2\, s_\theta(x, t)$$
  *
- * with `∇·f̃ = f(t) D − ½ g(t)² ∇·s_θ`. The augmented state `[x, Δlogp]` (`x [B, ...]`, `Δlogp [B]`) is
- * integrated from `tMin` to `T` in float64 with RK45 (`rtol`, `atol`; step for step as score_sde's
- * `solve_ivp`, the error norm taken over the whole batch and `Δlogp`), the divergence by the
- * Hutchinson–Skilling estimator `εᵀ (∂f̃/∂x) ε = f(t) ‖ε‖² − ½ g² εᵀ (∂s_θ/∂x) ε` with one probe `ε` drawn
- * per run and held fixed through the solve (an unbiased estimate of the log-likelihood), or exactly for
- * small `D` (values per example). Then `log p_0(x) = log N(z; 0, priorStd² I) + Δlogp` (nats) and
+ * is a continuous normalizing flow, so by the instantaneous change of variables (Chen et al. 2018; App. D.2)
  *
- *   `bpd = −log p_0(x) / (D ln 2) + log2(levels / (hi − lo))`   (see {@link bitsPerDim}),
+ * $$\log p_0(x(0)) = \log p_T(x(T)) + \int_0^T \nabla \cdot \tilde f(x(t), t)\, dt,$$
  *
- * the same quantity as score_sde's `likelihood_fn` on its uniformly dequantized data
+ * with $\nabla \cdot \tilde f = f(t)\, D - \tfrac12 g(t)^2\, \nabla \cdot s_\theta$, here integrated from `tMin` (not 0) to $T$. The augmented state $[x, \Delta\log p]$ (`x [B, ...]`, $\Delta\log p$ `[B]`)
+ * is integrated in float64 with RK45 (`rtol`, `atol`; step for step as score_sde's `solve_ivp`, the error norm
+ * taken over the whole batch and $\Delta\log p$), the divergence by the Hutchinson–Skilling estimator
+ *
+ * $$\nabla \cdot \tilde f \approx \epsilon^\top \frac{\partial \tilde f}{\partial x} \epsilon = f(t) \lVert \epsilon \rVert^2 - \tfrac12 g(t)^2\, \epsilon^\top \frac{\partial s_\theta}{\partial x} \epsilon$$
+ *
+ * ($\mathbb{E}[\epsilon \epsilon^\top] = I$) with one probe $\epsilon$ drawn per run and held fixed through the solve (an unbiased estimate of the
+ * log-likelihood), or exactly for small $D$ (values per example). Then, with $z = x(T)$ and
+ * $\sigma_T$ = `sde.priorStd`, $\log p_0(x) = \log \mathcal{N}(z; 0, \sigma_T^2 I) + \Delta\log p$ (nats) and
+ *
+ * $$\text{bpd} = -\frac{\log p_0(x)}{D \ln 2} + \log_2 \frac{\text{levels}}{hi - lo}$$
+ *
+ * (see {@link bitsPerDim}), the same quantity as score_sde's `likelihood_fn` on its uniformly dequantized data
  * (see {@link uniformDequantize}).
  *
  * @example
@@ -301,11 +307,11 @@ export async function likelihood(options: LikelihoodOptions): Promise<Likelihood
 export interface LikelihoodOdeOptions {
   /** The forward SDE. */
   sde: SDE;
-  /** A synchronous, differentiable score function `s(x [B,...], t [B])` (e.g. `wrapModel(…).toScoreFn()`). */
+  /** A synchronous, differentiable score function $s(x, t)$, `x [B, ...]`, `t [B]` (e.g. `wrapModel(…).toScoreFn()`). */
   scoreFn: ScoreFn;
   /** The shape `[B, ...]` of `x`. */
   shape: readonly number[];
-  /** The divergence: a fixed Hutchinson probe `ε` (the caller keeps and disposes it), or the exact trace. */
+  /** The divergence: a fixed Hutchinson probe $\epsilon$ (the caller keeps and disposes it), or the exact trace. */
   estimator: DivergenceEstimator;
   /** Times are clamped to `[tMin, T]` (RK45 stage times can pass the ends by rounding), default 0. */
   tMin?: number;
@@ -318,10 +324,11 @@ export interface LikelihoodOdeOptions {
  * 2021, App. D.2; the state layout of score_sde's `likelihood.py`): for the float64 state
  * `y = [x (B·D values, row-major as x [B, ...]), Δlogp (B values)]`,
  *
- *   `dx/dt = f̃(x, t) = f(t) x − ½ g(t)² s(x, t)`,
- *   `dΔlogp/dt = εᵀ (∂f̃/∂x) ε = f(t) ‖ε‖² − ½ g(t)² εᵀ (∂s/∂x) ε`   (Hutchinson–Skilling, fixed `ε`),
+ * $$\frac{dx}{dt} = \tilde f(x, t) = f(t)\, x - \tfrac12 g(t)^2\, s(x, t),$$
  *
- * or `f(t) D − ½ g(t)² ∇·s` with the exact divergence. `x` is evaluated in float32 (the model's precision);
+ * $$\frac{d\,\Delta\log p}{dt} = \epsilon^\top \frac{\partial \tilde f}{\partial x} \epsilon = f(t) \lVert \epsilon \rVert^2 - \tfrac12 g(t)^2\, \epsilon^\top \frac{\partial s}{\partial x} \epsilon$$
+ *
+ * (Hutchinson–Skilling, fixed $\epsilon$), or $f(t)\, D - \tfrac12 g(t)^2\, \nabla \cdot s$ with the exact divergence. `x` is evaluated in float32 (the model's precision);
  * the linear drift term uses the float64 state. One call evaluates the score and one vector–Jacobian product
  * (Hutchinson) or `D` of them (exact).
  *

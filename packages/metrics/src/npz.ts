@@ -31,6 +31,7 @@ export type NpyData =
 
 /** An n-dimensional array as stored in a `.npy` file, always in C (row-major) order here. */
 export interface NpyArray {
+  /** Element type (numpy's name; the `descr` `'<f8'` is `'float64'`); decides the typed array of `data`. */
   dtype: NpyDtype;
   /** Shape (`[]` for a 0-d array). */
   shape: number[];

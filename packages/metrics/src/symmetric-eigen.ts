@@ -7,10 +7,10 @@ import { SbmArgumentError } from '@sbm/sde';
  * 1968, "The QR and QL algorithms for symmetric matrices").
  *
  * Only the lower triangle of `a` (`a [n, n]`, row-major) is read. Each Householder step applies the
- * rank-2 update `A ← A − v wᵀ − w vᵀ` of the previous step and the product `A v` of the current one
+ * rank-2 update $A \leftarrow A - v w^\top - w v^\top$ of the previous step and the product $A v$ of the current one
  * in the same sweep over the rows of the lower triangle, so the matrix is read once per step
- * (`2n³/3` multiply–adds in all). The eigenvalues are backward stable: they are exact for a matrix
- * within `O(n ε ‖A‖₂)` of `A`.
+ * ($2n^3/3$ multiply–adds in all). The eigenvalues are backward stable: they are exact for a matrix
+ * within $O(n\, \varepsilon\, \lVert A \rVert_2)$ of $A$ ($\varepsilon$ the float64 unit roundoff).
  *
  * @param a - `[n, n]` row-major symmetric matrix (lower triangle used).
  * @param n - order of the matrix.

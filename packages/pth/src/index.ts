@@ -1,3 +1,8 @@
+/**
+ * {@include ../README.md#site}
+ *
+ * @module @sbm/pth
+ */
 export { crc32 } from './crc32.js';
 export {
   TorchCheckpoint,

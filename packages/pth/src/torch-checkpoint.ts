@@ -14,14 +14,14 @@ export interface TorchCheckpointOptions {
   name?: string;
   /**
    * Largest declared size, in bytes, of one deflate-compressed zip entry; checked before inflating.
-   * Default 2^32 (4 GiB). Stored entries, which is all `torch.save` writes, are never copied and not counted.
+   * Default $2^{32}$ (4 GiB). Stored entries, which is all `torch.save` writes, are never copied and not counted.
    */
   maxEntryBytes?: number;
-  /** Most bytes inflated by one `parse` or one `read` call, over all entries. Default 2^32 (4 GiB). */
+  /** Most bytes inflated by one `parse` or one `read` call, over all entries. Default $2^{32}$ (4 GiB). */
   maxTotalBytes?: number;
   /**
-   * Most elements of one tensor (Π shape), checked before its float32 output is allocated; matters for views with
-   * zero or overlapping strides, whose size is not bounded by the file's. Default 2^30.
+   * Most elements of one tensor ($\prod_i \mathrm{size}_i$), checked before its float32 output is allocated;
+   * matters for views with zero or overlapping strides, whose size is not bounded by the file's. Default $2^{30}$.
    */
   maxTensorElements?: number;
 }
@@ -44,12 +44,13 @@ const DEFAULT_MAX_TENSOR_ELEMENTS = 2 ** 30;
  * - legacy (a pickle, `\x80`; `_use_new_zipfile_serialization=False` or PyTorch < 1.6): a magic-number pickle,
  *   protocol version, system info, the object pickle, the list of storage keys, then each storage's element count
  *   and raw bytes.
+ *
  * Both are read as `torch.load` reads them (torch/serialization.py `_load` and `_legacy_load`), without executing
  * anything. Files from strangers are safe to parse: every tensor's extent
- * `offset + Σ (size_i − 1) · stride_i + 1` is checked against its storage, every storage against the size the
- * pickle declares and the bytes present, decompression against declared sizes and the limits of
- * {@link TorchCheckpointOptions}; every failure is an {@link SbmArgumentError} whose message names the file and the
- * entry, pickle, storage or tensor at fault.
+ * $\mathrm{offset} + \sum_i (\mathrm{size}_i - 1)\,\mathrm{stride}_i + 1$ is checked against its storage, every
+ * storage against the size the pickle declares and the bytes present, decompression against declared sizes and the
+ * limits of {@link TorchCheckpointOptions}; every failure is an {@link SbmArgumentError} whose message names the
+ * file and the entry, pickle, storage or tensor at fault.
  *
  * Object graph of {@link TorchCheckpoint.root}: dicts (also `OrderedDict`) are `Map`s, lists and tuples are arrays,
  * tensors and parameters are {@link TorchTensorRef}s (the same for both formats), other globals are

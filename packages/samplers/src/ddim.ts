@@ -24,12 +24,16 @@ export interface DDIMStepperOptions extends Omit<TimeGridOptions, 'finalStep'> {
   sde: MarginalCoefficients;
   /** Parameterization of the model outputs passed to `step`, default `'eps'`. */
   prediction?: Parameterization;
-  /** η of DDIM (Song et al. 2021, Eq. 16): 0 deterministic (default), 1 the DDPM posterior. */
+  /**
+   * $\eta \ge 0$ of DDIM (Song et al. 2021, Eq. 16), the fraction of the posterior standard deviation used as
+   * noise: 0 deterministic (default), 1 the DDPM posterior (ancestral sampling).
+   */
   eta?: number;
   /**
-   * Variance of the noise: `'small'` is `η²·σ̃²` with the posterior variance `σ̃²` (DDIM, and DDPM's `β̃`);
-   * `'large'` keeps the posterior mean but adds the full forward variance `σ_t² − (α_t/α_s)² σ_s²`
-   * (DDPM's `σ² = β`). Default `'small'`.
+   * Variance of the noise: `'small'` (default) is $\eta^2 \tilde\sigma^2$ with the posterior variance
+   * $\tilde\sigma^2 = \sigma_s^2 \big(1 - \alpha_{t|s}^2 \sigma_s^2 / \sigma_t^2\big)$, $\alpha_{t|s} = \alpha_t/\alpha_s$
+   * (DDIM, and DDPM's $\tilde\beta_t$); `'large'` keeps the posterior mean but adds the full forward variance
+   * $\sigma_t^2 - \alpha_{t|s}^2 \sigma_s^2$ (DDPM's $\sigma_t^2 = \beta_t$; `eta` is then not used).
    */
   variance?: 'small' | 'large';
   // Times (TimeGridOptions): explicit decreasing `timesteps` in `[0, T]` (any subset, e.g.
@@ -40,10 +44,17 @@ export interface DDIMStepperOptions extends Omit<TimeGridOptions, 'finalStep'> {
 
 /**
  * The DDIM update (Song et al. 2021, "Denoising Diffusion Implicit Models", Eq. 12) for any marginal
- * `x_t = α_t x_0 + σ_t ε`, as a stateless stepper: from `x_t` and the model output at `t`,
- * `x_s = α_s x̂_0 + √(σ_s² − c²) ε̂ + c z` with
- * `c = η σ_s √(1 − (α_t σ_s / (α_s σ_t))²)` (the posterior standard deviation times η; η = 1 is
- * DDPM's ancestral step, Ho et al. 2020, Eq. 6–7). The last step goes to clean data (`α = 1`, `σ = 0`).
+ * $x_t = \alpha_t x_0 + \sigma_t \epsilon$, as a stateless stepper. From $x_t$ and the model output at $t$,
+ * converted to $\hat\epsilon$, with $\hat x_0 = (x_t - \sigma_t \hat\epsilon)/\alpha_t$, the step to $s < t$ is
+ *
+ * $$x_s = \alpha_s \hat x_0 + \sqrt{\sigma_s^2 - c^2}\,\hat\epsilon + c\,z, \qquad z \sim \mathcal{N}(0, I),$$
+ *
+ * $$c = \eta\,\sigma_s \sqrt{1 - \Big(\frac{\alpha_t \sigma_s}{\alpha_s \sigma_t}\Big)^2},$$
+ *
+ * where $c$ is the posterior standard deviation times $\eta$ (the paper's $\sigma_t(\eta)$; its $\sqrt{\alpha_t}$
+ * is the $\alpha_t$ here, DDPM's $\sqrt{\bar\alpha_t}$). $\eta = 0$ is deterministic; $\eta = 1$ is DDPM's
+ * ancestral step (Ho et al. 2020, Eq. 6–7). The last step goes to clean data ($\alpha = 1$, $\sigma = 0$), where
+ * $x_0 = \hat x_0$. Shapes: `x`, the model output, `noise` and the result are all `[B, ...]`.
  *
  * @example
  * ```ts
@@ -56,13 +67,18 @@ export interface DDIMStepperOptions extends Omit<TimeGridOptions, 'finalStep'> {
  * ```
  */
 export class DDIMStepper {
+  /** The marginal coefficients $\alpha(t)$, $\sigma(t)$ of the forward process (an SDE or `discreteMarginals`). */
   readonly sde: MarginalCoefficients;
+  /** Parameterization of the model outputs passed to `step` (`'eps'` by default); converted to $\hat\epsilon$. */
   readonly prediction: Parameterization;
+  /** DDIM's $\eta \ge 0$ (0 deterministic, 1 the DDPM posterior); default 0. */
   readonly eta: number;
+  /** `'small'` ($\eta^2 \tilde\sigma^2$) or `'large'` (the forward variance) noise; see {@link DDIMStepperOptions.variance}. */
   readonly variance: 'small' | 'large';
   /** The model times, decreasing. */
   readonly timesteps: readonly number[];
 
+  /** Checks the options and builds the time grid (default 50 times uniform from `T` to `tMin`). */
   constructor(options: DDIMStepperOptions) {
     const { sde } = options;
     if (!sde || typeof sde.alpha !== 'function') {
@@ -98,7 +114,7 @@ export class DDIMStepper {
    * @param info - a {@link StepInfo} (from `schedule()` or your own, with `tNext < t`).
    * @param x - the current state `[B, ...]`.
    * @param noise - standard normal noise of the shape of `x`; required when the step adds noise (η > 0 or 'large').
-   * @returns `prevSample` at `tNext` and `denoised` (`x̂_0`); inputs are not disposed.
+   * @returns `prevSample` at `tNext` and `denoised` ($\hat x_0$); inputs are not disposed.
    */
   step(modelOutput: tf.Tensor, info: StepInfo, x: tf.Tensor, noise?: tf.Tensor): StepOutput {
     const { sde } = this;
@@ -150,9 +166,15 @@ export interface DDIMSampleOptions
     Omit<DDIMStepperOptions, 'sde' | 'prediction'> {}
 
 /**
- * DDIM sampling (Song et al. 2021, DDIM, Eq. 12) with η and any subset of timesteps, driven by
- * {@link DDIMStepper}. Default: 50 uniform times from `T` to `tMin`, η = 0 (a first-order solver of the
- * probability-flow ODE in the variables `x/α`, `σ/α`). One model evaluation per step.
+ * DDIM sampling (Song et al. 2021, DDIM, Eq. 12) with $\eta$ and any subset of timesteps, driven by
+ * {@link DDIMStepper}:
+ *
+ * $$x_s = \alpha_s \hat x_0 + \sqrt{\sigma_s^2 - c^2}\,\hat\epsilon_\theta(x_t, t) + c\,z, \qquad c = \eta\,\sigma_s \sqrt{1 - \alpha_{t|s}^2 \sigma_s^2 / \sigma_t^2}.$$
+ *
+ * with $\alpha_{t|s} = \alpha_t/\alpha_s$, $\hat x_0 = (x_t - \sigma_t \hat\epsilon_\theta)/\alpha_t$ and $z \sim \mathcal{N}(0, I)$.
+ * Default: 50 uniform times from `T` to `tMin`, $\eta = 0$ (a first-order solver of the probability-flow ODE
+ * in the variables $x/\alpha$, $\sigma/\alpha$); the last step lands on clean data. One model evaluation per
+ * step. `x` is `[B, ...]` throughout.
  *
  * @returns `samples` of `shape` (or `xT.shape`) and `nfe`.
  */
@@ -166,10 +188,17 @@ export interface DDPMSampleOptions
     Omit<DDIMStepperOptions, 'sde' | 'prediction' | 'eta'> {}
 
 /**
- * DDPM ancestral sampling (Ho et al. 2020, Alg. 2): `x_{s} = μ̃(x_t, x̂_0) + σ z` with the posterior mean
- * and `σ² = β̃` (`variance: 'small'`, default) or `σ² = β` (`'large'`); no noise on the last step. By
- * default every one of the SDE's `N` times from `T` to `tMin` (a DDPM checkpoint's own steps when the
- * marginals are `discreteMarginals(schedule)` and `timesteps` are its indices).
+ * DDPM ancestral sampling (Ho et al. 2020, Alg. 2): a draw of the Gaussian posterior $q(x_s \mid x_t, \hat x_0)$,
+ *
+ * $$x_s = \tilde\mu(x_t, \hat x_0) + \sigma z, \qquad z \sim \mathcal{N}(0, I),$$
+ *
+ * $$\tilde\mu(x_t, \hat x_0) = \frac{\alpha_{t|s} \sigma_s^2}{\sigma_t^2}\, x_t + \frac{\alpha_s (\sigma_t^2 - \alpha_{t|s}^2 \sigma_s^2)}{\sigma_t^2}\, \hat x_0, \qquad \alpha_{t|s} = \frac{\alpha_t}{\alpha_s},$$
+ *
+ * with $\sigma^2 = \tilde\beta = \sigma_s^2 (1 - \alpha_{t|s}^2 \sigma_s^2/\sigma_t^2)$ (`variance: 'small'`, default)
+ * or $\sigma^2 = \beta = \sigma_t^2 - \alpha_{t|s}^2 \sigma_s^2$ (`'large'`); no noise on the last step, which lands
+ * on $\hat x_0$. It is {@link DDIMStepper} with $\eta = 1$. By default every one of the SDE's `N` times
+ * (1000 if it has none) from `T` to `tMin` (a DDPM checkpoint's own steps when the marginals are
+ * `discreteMarginals(schedule)` and `timesteps` are its indices). `x` is `[B, ...]`.
  */
 export async function ddpmSample(options: DDPMSampleOptions): Promise<SampleResult> {
   const N = (options.sde as { N?: number } | undefined)?.N ?? 1000;

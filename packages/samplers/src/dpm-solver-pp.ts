@@ -20,19 +20,19 @@ import {
 } from './time-grid.js';
 
 /**
- * Multistep history of {@link DPMSolverPlusPlusStepper} after a step from `t_{i−1}` to `t_i`: the
- * denoised estimates `x̂_0` of the last one or two evaluations and the step sizes in `λ = log(α/σ)` that
- * separate them. It owns its tensors: pass it to the next `step` (which consumes it) or release it
+ * Multistep history of {@link DPMSolverPlusPlusStepper} after a step from $t_{i-1}$ to $t_i$: the
+ * denoised estimates $\hat x_0$ of the last one or two evaluations and the step sizes in $\lambda = \log(\alpha/\sigma)$
+ * that separate them. It owns its tensors: pass it to the next `step` (which consumes it) or release it
  * with {@link DPMSolverPlusPlusStepper.release}.
  */
 export interface DPMSolverPlusPlusState {
-  /** `x̂_0` at the last evaluated time `t_{i−1}`, shape of `x` (owned by the state). */
+  /** $\hat x_0$ at the last evaluated time $t_{i-1}$, shape of `x` (owned by the state). */
   previousDenoised: tf.Tensor;
-  /** `h_{i−1} = λ(t_i) − λ(t_{i−1})`, the step taken after that evaluation (`+∞` after a step to clean data). */
+  /** $h_{i-1} = \lambda(t_i) - \lambda(t_{i-1})$, the step taken after that evaluation ($+\infty$ after a step to clean data). */
   previousH: number;
-  /** `x̂_0` at `t_{i−2}`, shape of `x` (owned; kept only by order 3, once two steps are done). */
+  /** $\hat x_0$ at $t_{i-2}$, shape of `x` (owned; kept only by order 3, once two steps are done). */
   olderDenoised?: tf.Tensor;
-  /** `h_{i−2} = λ(t_{i−1}) − λ(t_{i−2})` (with `olderDenoised`). */
+  /** $h_{i-2} = \lambda(t_{i-1}) - \lambda(t_{i-2})$ (with `olderDenoised`). */
   olderH?: number;
 }
 
@@ -49,8 +49,8 @@ export interface DPMSolverPlusPlusStepperOptions extends TimeGridOptions {
   order?: 1 | 2 | 3;
   /**
    * `'dpmsolver++'` (default): the probability-flow ODE, deterministic. `'sde-dpmsolver++'`: the reverse
-   * diffusion SDE (diffusers' `sde-dpmsolver++`, k-diffusion's `dpmpp_2m_sde` with η = 1); every step but one to
-   * clean data then takes standard normal noise.
+   * diffusion SDE (diffusers' `sde-dpmsolver++`, k-diffusion's `dpmpp_2m_sde` with $\eta = 1$); every step but one
+   * to clean data then takes standard normal noise.
    */
   algorithm?: DPMSolverPlusPlusAlgorithm;
   /**
@@ -83,31 +83,32 @@ function phiNeg(k: 1 | 2 | 3, z: number): number {
 
 /**
  * DPM-Solver++ (Lu et al. 2022b, "DPM-Solver++: Fast Solver for Guided Sampling of Diffusion
- * Probabilistic Models"), multistep with data prediction, as a stateless stepper. With `λ = log(α/σ)`,
- * `h = λ_{t_i} − λ_{t_{i−1}}`, `x̂_0` the model's denoised estimates `m_0, m_1, m_2` at `t_{i−1}, t_{i−2},
- * t_{i−3}`, and their step ratios `r_0 = h_{i−1}/h`, `r_1 = h_{i−2}/h`, the step from `x = x_{t_{i−1}}`
- * to `t_i` is (all shapes those of `x`):
+ * Probabilistic Models"), multistep with data prediction, as a stateless stepper. With
+ * $\lambda = \log(\alpha/\sigma)$, the step from $x = x_{t_{i-1}}$ to $t_i$ of size $h = \lambda_{t_i} - \lambda_{t_{i-1}}$,
+ * the model's denoised estimates $m_0, m_1, m_2$ at $t_{i-1}, t_{i-2}, t_{i-3}$ and the step ratios
+ * $r_0 = h_{i-1}/h$, $r_1 = h_{i-2}/h$, the step is (all tensors of the shape of `x`, `[B, ...]`; $\alpha_i$,
+ * $\sigma_i$ at $t_i$):
  *
- * - ODE (`'dpmsolver++'`): the paper's exact solution of the probability-flow ODE in data prediction,
- *   `x_t = (σ_t/σ_s) x_s + σ_t ∫_{λ_s}^{λ_t} e^λ x̂_0(λ) dλ`, with `x̂_0` expanded in λ:
- *   order 1: `x_i = (σ_i/σ_{i−1}) x + α_i (1 − e^{−h}) m_0` (DDIM);
- *   order 2 (Alg. 2, 2M): `+ ½ α_i (1 − e^{−h}) D_1` with `D_1 = (m_0 − m_1)/r_0`;
- *   order 3 (3M): `x_i = (σ_i/σ_{i−1}) x + α_i [h φ_1(−h) m_0 + h φ_2(−h) D_1 + 2 h φ_3(−h) D_2]` with
- *   `D_1 = d_0 + r_0 (d_0 − d_1)/(r_0 + r_1)`, `D_2 = (d_0 − d_1)/(r_0 + r_1)`, `d_0 = (m_0 − m_1)/r_0`,
- *   `d_1 = (m_1 − m_2)/r_1` (so `D_1 ≈ h x̂_0'`, `D_2 ≈ ½ h² x̂_0''`), `φ_1(u) = (e^u − 1)/u`,
- *   `φ_{k+1}(u) = (φ_k(u) − 1/k!)/u`: the Taylor coefficients, exact when `x̂_0` is quadratic in λ.
- *   (diffusers and k-diffusion weight `D_2` by `h φ_3(−h)`, half of this; their 3M is then exact only for
- *   linear `x̂_0` and formally second order.)
+ * - ODE (`'dpmsolver++'`): the exact solution of the probability-flow ODE in data prediction,
+ *   $$x_t = \frac{\sigma_t}{\sigma_s} x_s + \sigma_t \int_{\lambda_s}^{\lambda_t} e^{\lambda} \hat x_0(\lambda)\,d\lambda,$$
+ *   with $\hat x_0$ expanded in $\lambda$. Order 1 is DDIM, $x_i = (\sigma_i/\sigma_{i-1})\, x + \alpha_i (1 - e^{-h}) m_0$;
+ *   order 2 (Alg. 2, 2M) adds $\tfrac12 \alpha_i (1 - e^{-h}) D_1$ with $D_1 = (m_0 - m_1)/r_0$; order 3 (3M) is
+ *   $$x_i = \frac{\sigma_i}{\sigma_{i-1}} x + \alpha_i \big[h \varphi_1(-h)\, m_0 + h \varphi_2(-h)\, D_1 + 2h \varphi_3(-h)\, D_2\big]$$
+ *   with $d_0 = (m_0 - m_1)/r_0$, $d_1 = (m_1 - m_2)/r_1$, $D_1 = d_0 + r_0 (d_0 - d_1)/(r_0 + r_1)$,
+ *   $D_2 = (d_0 - d_1)/(r_0 + r_1)$ (so $D_1 \approx h\,\hat x_0'$, $D_2 \approx \tfrac12 h^2 \hat x_0''$),
+ *   $\varphi_1(u) = (e^u - 1)/u$, $\varphi_{k+1}(u) = (\varphi_k(u) - 1/k!)/u$: the Taylor coefficients, exact when
+ *   $\hat x_0$ is quadratic in $\lambda$. (diffusers and k-diffusion weight $D_2$ by $h \varphi_3(-h)$, half of
+ *   this; their 3M is then exact only for linear $\hat x_0$ and formally second order.)
  * - SDE (`'sde-dpmsolver++'`, the authors' SDE variant as in diffusers and k-diffusion's `dpmpp_2m_sde` with
- *   η = 1): the reverse diffusion SDE solved exactly in its linear part,
- *   `x_t = (σ_t/σ_s) e^{−h} x_s + 2 α_t ∫_{λ_s}^{λ_t} e^{−2(λ_t − λ)} x̂_0(λ) dλ + σ_t √(1 − e^{−2h}) z`, so
- *   `x_i = (σ_i/σ_{i−1}) e^{−h} x + α_i (1 − e^{−2h}) m_0 + [order ≥ 2 terms] + σ_i √(1 − e^{−2h}) z`
- *   with `z ~ N(0, I)` (the `noise` argument); order 2 adds `½ α_i (1 − e^{−2h}) D_1` (diffusers'
- *   midpoint form), order 3 `α_i [2h φ_2(−2h) D_1 + 4h φ_3(−2h) D_2]`.
+ *   $\eta = 1$): the reverse diffusion SDE solved exactly in its linear part,
+ *   $$x_t = \frac{\sigma_t}{\sigma_s} e^{-h} x_s + 2\alpha_t \int_{\lambda_s}^{\lambda_t} e^{-2(\lambda_t - \lambda)} \hat x_0(\lambda)\,d\lambda + \sigma_t \sqrt{1 - e^{-2h}}\,z,$$
+ *   so $x_i = (\sigma_i/\sigma_{i-1})\, e^{-h} x + \alpha_i (1 - e^{-2h})\, m_0 + [\text{order} \ge 2 \text{ terms}] + \sigma_i \sqrt{1 - e^{-2h}}\, z$
+ *   with $z \sim \mathcal{N}(0, I)$ (the `noise` argument); order 2 adds $\tfrac12 \alpha_i (1 - e^{-2h}) D_1$
+ *   (diffusers' midpoint form), order 3 adds $\alpha_i \big[2h \varphi_2(-2h)\, D_1 + 4h \varphi_3(-2h)\, D_2\big]$.
  *
- * The order used is `min(order, 1 + history)` (warm-up), first order for the last step and at most
- * second for the one before when `lowerOrderFinal` and fewer than 15 steps (diffusers' rule), and first
- * order for a step to clean data (`tNext: null`, `λ = +∞`), whose exact limit is `x_i = x̂_0`.
+ * The order used is $\min(\text{order}, 1 + \text{history})$ (warm-up), first order for the last step and at
+ * most second for the one before when `lowerOrderFinal` and fewer than 15 steps (diffusers' rule), and first
+ * order for a step to clean data (`tNext: null`, $\lambda = +\infty$), whose exact limit is $x_i = \hat x_0$.
  *
  * @example
  * ```ts
@@ -124,10 +125,15 @@ function phiNeg(k: 1 | 2 | 3, z: number): number {
  * ```
  */
 export class DPMSolverPlusPlusStepper {
+  /** The marginals $\alpha(t)$, $\sigma(t)$ with the log-SNR $2\lambda(t)$ and its inverse (an SDE or `discreteMarginals`). */
   readonly sde: LogSNRMarginals;
+  /** Parameterization of the model outputs passed to `step` (default `'eps'`); converted to $\hat x_0$. */
   readonly prediction: Parameterization;
+  /** Highest multistep order: 1, 2 (default, 2M) or 3 (3M). */
   readonly order: 1 | 2 | 3;
+  /** `'dpmsolver++'` (probability-flow ODE, default) or `'sde-dpmsolver++'` (reverse SDE, takes `noise`). */
   readonly algorithm: DPMSolverPlusPlusAlgorithm;
+  /** Whether the last steps drop to first/second order below 15 steps (default true). */
   readonly lowerOrderFinal: boolean;
   /**
    * The grid times, decreasing: `steps + 1` of them ending at `tMin` (`finalStep: 'tMin'`), or the `steps`
@@ -136,6 +142,7 @@ export class DPMSolverPlusPlusStepper {
   readonly timesteps: readonly number[];
   readonly #schedule: readonly StepInfo[];
 
+  /** Checks the options and builds the time grid (default 25 steps uniform in log-SNR, ending at `tMin`). */
   constructor(options: DPMSolverPlusPlusStepperOptions) {
     if (!options || typeof options !== 'object') {
       throw new SbmArgumentError('options', `expected an options object, got ${describeValue(options)}`);
@@ -197,7 +204,7 @@ export class DPMSolverPlusPlusStepper {
    *   tensors are disposed (the returned state owns copies of what it keeps).
    * @param noise - standard normal noise of the shape of `x`; required by `'sde-dpmsolver++'` except on a
    *   step to clean data.
-   * @returns `prevSample` at `tNext`, `denoised` (`x̂_0` at `t`) and the new state; inputs other than
+   * @returns `prevSample` at `tNext`, `denoised` ($\hat x_0$ at `t`) and the new state; inputs other than
    *   `state` are not disposed.
    */
   step(
@@ -327,7 +334,12 @@ export interface DPMSolverPlusPlusOptions
 /**
  * Samples with DPM-Solver++ (Lu et al. 2022b) driven by {@link DPMSolverPlusPlusStepper}: order 2 (2M,
  * default) or 3 (3M), ODE or SDE (`algorithm: 'sde-dpmsolver++'`, noise from the per-sample streams), on any
- * time grid (default 25 steps uniform in log-SNR from `T` to `tMin`). NFE = steps.
+ * time grid (default 25 steps uniform in log-SNR from `T` to `tMin`). NFE = steps. The 2M step, with
+ * $h = \lambda_{t_i} - \lambda_{t_{i-1}}$, $r_0 = h_{i-1}/h$ and the denoised estimates $m_0$, $m_1$ at $t_{i-1}$, $t_{i-2}$:
+ *
+ * $$x_{t_i} = \frac{\sigma_{t_i}}{\sigma_{t_{i-1}}}\, x_{t_{i-1}} + \alpha_{t_i} \big(1 - e^{-h}\big) \Big(m_0 + \frac{m_0 - m_1}{2 r_0}\Big).$$
+ *
+ * Samples are `[B, ...]` (`shape` or `xT.shape`).
  *
  * @returns `samples` of `shape` (or `xT.shape`) and `nfe`.
  */

@@ -19,23 +19,30 @@ export interface DPMSolverOptions extends SamplerBaseOptions<LogSNRMarginals>, T
   order?: 1 | 2 | 3;
 }
 
-/** `λ(t) = log α(t) − log σ(t)` (half the log-SNR). */
+/** $\lambda(t) = \log \alpha(t) - \log \sigma(t)$ (half the log-SNR). */
 function lambdaOf(sde: LogSNRMarginals, t: number): number {
   return 0.5 * sde.logSNR(t);
 }
 
 /**
- * Single-step DPM-Solver (Lu et al. 2022, Alg. 1–2, noise prediction) in `λ = log(α/σ)`: with
- * `h = λ_t − λ_s` and `ε_s = ε_θ(x_s, s)`,
- * - order 1 (DDIM): `x_t = (α_t/α_s) x_s − σ_t (e^h − 1) ε_s`;
- * - order 2 (`r_1 = ½`): `u = (α_{s1}/α_s) x_s − σ_{s1}(e^{h/2} − 1) ε_s`,
- *   `x_t = (α_t/α_s) x_s − σ_t (e^h − 1) ε_s − (σ_t/(2 r_1))(e^h − 1)(ε_θ(u, s1) − ε_s)`;
- * - order 3 (`r_1 = ⅓, r_2 = ⅔`): DPM-Solver-3 (Alg. 2, Eq. 3.8 terms).
- * Intermediate times `s_i = t_λ(λ_s + r_i h)`. NFE = `order · steps`.
+ * Single-step DPM-Solver (Lu et al. 2022, "DPM-Solver: A Fast ODE Solver for Diffusion Probabilistic Model
+ * Sampling in Around 10 Steps", Alg. 1–2, noise prediction) in $\lambda = \log(\alpha/\sigma)$. A step from
+ * $s$ to $t$ has $h = \lambda_t - \lambda_s$, $\epsilon_s = \epsilon_\theta(x_s, s)$ and intermediate times
+ * $s_i = t_\lambda(\lambda_s + r_i h)$ ($t_\lambda$ the inverse of $\lambda(t)$); `x` is `[B, ...]` throughout.
  *
- * With `finalStep: 'clean'` the last step goes from `tMin` to clean data (`σ = 0`, `h = +∞`), where the
- * intermediate times do not exist; it is the exact limit of the order-1 step,
- * `x_0 = (x_s − σ_s ε_s)/α_s = x̂_0` (one evaluation), so NFE = `order · (steps − 1) + 1`.
+ * - Order 1 (DDIM): $x_t = (\alpha_t/\alpha_s)\, x_s - \sigma_t (e^h - 1)\, \epsilon_s$.
+ * - Order 2 (DPM-Solver-2, $r_1 = \tfrac12$):
+ *   $$u = \frac{\alpha_{s_1}}{\alpha_s} x_s - \sigma_{s_1} (e^{r_1 h} - 1)\, \epsilon_s,$$
+ *   $$x_t = \frac{\alpha_t}{\alpha_s} x_s - \sigma_t (e^h - 1)\, \epsilon_s - \frac{\sigma_t}{2 r_1} (e^h - 1) \big(\epsilon_\theta(u, s_1) - \epsilon_s\big).$$
+ * - Order 3 (DPM-Solver-3, $r_1 = \tfrac13$, $r_2 = \tfrac23$): $u_1$ as $u$ above at $s_1$,
+ *   $D_1 = \epsilon_\theta(u_1, s_1) - \epsilon_s$,
+ *   $$u_2 = \frac{\alpha_{s_2}}{\alpha_s} x_s - \sigma_{s_2} (e^{r_2 h} - 1)\, \epsilon_s - \frac{\sigma_{s_2} r_2}{r_1} \Big(\frac{e^{r_2 h} - 1}{r_2 h} - 1\Big) D_1,$$
+ *   $D_2 = \epsilon_\theta(u_2, s_2) - \epsilon_s$ and
+ *   $$x_t = \frac{\alpha_t}{\alpha_s} x_s - \sigma_t (e^h - 1)\, \epsilon_s - \frac{\sigma_t}{r_2} \Big(\frac{e^h - 1}{h} - 1\Big) D_2.$$
+ *
+ * NFE = `order · steps`. With `finalStep: 'clean'` the last step goes from `tMin` to clean data
+ * ($\sigma = 0$, $h = +\infty$), where the intermediate times do not exist; it is the exact limit of the order-1
+ * step, $x_0 = (x_s - \sigma_s \epsilon_s)/\alpha_s = \hat x_0$ (one evaluation), so NFE = `order · (steps − 1) + 1`.
  */
 export async function dpmSolverSample(options: DPMSolverOptions): Promise<SampleResult> {
   requireLogSNR(options?.sde, 'dpmSolverSample');

@@ -15,35 +15,49 @@ import { gridTimes, type TimeGridOptions } from './time-grid.js';
 export interface EDMSampleOptions
   extends SamplerBaseOptions<SDE>,
     Pick<TimeGridOptions, 'spacing' | 'timesteps'> {
-  /** Number of noise levels `n` (Heun steps), default 18 (35 NFE). */
+  /** Number of noise levels $n$ (Heun steps), default 18 (35 NFE). */
   steps?: number;
-  /** Smallest scaled noise level `σ̃_min`, default `σ(tMin)/α(tMin)`. */
+  /** Smallest scaled noise level $\tilde\sigma_{\min}$ (EDM's $\sigma_{\min}$), default $\sigma(t_{\min})/\alpha(t_{\min})$. */
   sigmaMin?: number;
-  /** Largest scaled noise level `σ̃_max`, default `σ(T)/α(T)`. */
+  /** Largest scaled noise level $\tilde\sigma_{\max}$ (EDM's $\sigma_{\max}$), default and upper bound $\sigma(T)/\alpha(T)$. */
   sigmaMax?: number;
   /** Last time, used for the default `sigmaMin` (default 1e-3, or 1e-5 for VE). */
   tMin?: number;
-  /** Karras schedule exponent ρ, default 7. */
+  /** Karras schedule exponent $\rho$ (Eq. 5), default 7. */
   rho?: number;
   // spacing: the levels σ̃_i = σ̃(t_i) at `steps` times from `T` to `tMin` spaced as `'uniform'`,
   // `'quadratic'` or `'logSNR'` instead of Karras' (default `'karras'`: `sigmaMin`, `sigmaMax`, `rho`);
   // timesteps: explicit decreasing times, one level each (overrides the rest). Then σ̃ = 0.
-  /** `S_churn`: total amount of stochasticity, default 0 (deterministic). */
+  /** $S_{\text{churn}}$: total amount of stochasticity, default 0 (deterministic). */
   sChurn?: number;
-  /** `S_tmin`, `S_tmax`: churn only where `σ̃_i ∈ [S_tmin, S_tmax]`; defaults 0 and ∞. */
+  /** $S_{t\min}$: churn only where $\tilde\sigma_i \ge S_{t\min}$ (a scaled noise level); default 0. */
   sTmin?: number;
+  /** $S_{t\max}$: churn only where $\tilde\sigma_i \le S_{t\max}$ (a scaled noise level, at least `sTmin`); default $\infty$. */
   sTmax?: number;
-  /** `S_noise`: scale of the added noise, default 1. */
+  /** $S_{\text{noise}}$: scale of the added noise, default 1. */
   sNoise?: number;
 }
 
 /**
- * EDM's stochastic Heun sampler (Karras et al. 2022, Alg. 2) with the Karras noise levels (Eq. 5),
- * for any linear SDE through its scaled variables `x̃ = x/α(t)`, `σ̃ = σ(t)/α(t)` (EDM Eq. 4 with
- * `s(t) = α(t)`; `t = tFromLogSNR(−2 log σ̃)`): per level, `γ_i = min(S_churn/n, √2 − 1)` if
- * `σ̃_i ∈ [S_tmin, S_tmax]`, `σ̂ = σ̃_i (1 + γ_i)`, `x̂ = x̃ + √(σ̂² − σ̃_i²) S_noise z`, then a Heun step
- * of `dx̃/dσ̃ = (x̃ − D(x̃; σ̃))/σ̃` to `σ̃_{i+1}` (Euler on the last step to `σ̃ = 0`), with the denoiser
- * `D(x̃; σ̃) = x̂_0(α x̃, t)`. `σ̂` is capped at `σ̃(T)`. NFE = `2n − 1`.
+ * EDM's stochastic Heun sampler (Karras et al. 2022, "Elucidating the Design Space of Diffusion-Based
+ * Generative Models", Alg. 2) with the Karras noise levels (Eq. 5),
+ *
+ * $$\tilde\sigma_i = \Big(\tilde\sigma_{\max}^{1/\rho} + \tfrac{i}{n-1}\big(\tilde\sigma_{\min}^{1/\rho} - \tilde\sigma_{\max}^{1/\rho}\big)\Big)^{\rho}, \quad i = 0, \dots, n - 1, \qquad \tilde\sigma_n = 0,$$
+ *
+ * for any linear SDE through its scaled variables $\tilde x = x/\alpha(t)$, $\tilde\sigma = \sigma(t)/\alpha(t)$ (EDM
+ * Eq. 4 with $s(t) = \alpha(t)$; the time of a level solves $\log(\alpha^2/\sigma^2) = -2 \log \tilde\sigma$, `tFromLogSNR`). Per level, with
+ * $\gamma_i = \min(S_{\text{churn}}/n, \sqrt2 - 1)$ if $\tilde\sigma_i \in [S_{t\min}, S_{t\max}]$, else 0:
+ *
+ * $$\hat\sigma = \tilde\sigma_i (1 + \gamma_i), \qquad \hat x = \tilde x_i + \sqrt{\hat\sigma^2 - \tilde\sigma_i^2}\, S_{\text{noise}}\, z,$$
+ *
+ * $$d = \frac{\hat x - D(\hat x; \hat\sigma)}{\hat\sigma}, \qquad \tilde x' = \hat x + (\tilde\sigma_{i+1} - \hat\sigma)\, d,$$
+ *
+ * $$\tilde x_{i+1} = \hat x + \tfrac12 (\tilde\sigma_{i+1} - \hat\sigma) \Big(d + \frac{\tilde x' - D(\tilde x'; \tilde\sigma_{i+1})}{\tilde\sigma_{i+1}}\Big),$$
+ *
+ * a Heun step of $d\tilde x/d\tilde\sigma = (\tilde x - D(\tilde x; \tilde\sigma))/\tilde\sigma$ (Euler, $\tilde x_{n} = \tilde x'$, on the
+ * last step to $\tilde\sigma = 0$), with $z \sim \mathcal{N}(0, I)$ and the denoiser $D(\tilde x; \tilde\sigma) = \hat x_0(\alpha \tilde x, t)$.
+ * $\hat\sigma$ is capped at $\tilde\sigma(T)$. With `spacing` other than `'karras'` or explicit `timesteps`, the levels are
+ * $\tilde\sigma(t_i)$ on that time grid. NFE = $2n - 1$. Samples `[B, ...]`.
  */
 export async function edmSample(options: EDMSampleOptions): Promise<SampleResult> {
   const run = new SamplingRun('edmSample', options);

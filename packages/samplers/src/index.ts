@@ -1,3 +1,8 @@
+/**
+ * {@include ../README.md#site}
+ *
+ * @module @sbm/samplers
+ */
 export {
   type DDIMSampleOptions,
   DDIMStepper,

@@ -79,10 +79,10 @@ export type ModelLike = ModelFunction | ModelObject;
  * What the model is given as its time input for diffusion time `t`:
  * - `'continuous'`: `t` itself (score_sde's continuous models; a DDPM step index when the marginals are
  *   `discreteMarginals(schedule)`, whose time is the index);
- * - `'index'`: the DDPM step `t (N − 1) / T` with `N = numTrainSteps` (score_sde's `t · 999` for
+ * - `'index'`: the DDPM step $t (N - 1)/T$ with $N$ = `numTrainSteps` (score_sde's `t · 999` for
  *   DDPM checkpoints; rounded only for an int32 time input);
- * - `'sigma'`: the marginal standard deviation `σ(t)` (NCSN / score_sde VE models);
- * - a function of `t` (e.g. EDM's `¼ log σ`).
+ * - `'sigma'`: the marginal standard deviation $\sigma(t)$ (NCSN / score_sde VE models);
+ * - a function of `t` (e.g. EDM's $c_{\text{noise}} = \tfrac14 \log \sigma$).
  */
 export type TimeInputKind = 'continuous' | 'index' | 'sigma' | ((t: number) => number);
 
@@ -101,8 +101,11 @@ export type ModelLayout = 'NHWC' | 'NCHW';
 
 /** Options of {@link wrapModel}. */
 export interface ModelAdapterOptions {
-  /** Marginal coefficients `α(t)`, `σ(t)` on `[0, T]` used for the conversions (an SDE, or discreteMarginals). */
-  sde: MarginalCoefficients & { readonly N?: number };
+  /** Marginal coefficients $\alpha(t)$, $\sigma(t)$ on `[0, T]` used for the conversions (an SDE, or discreteMarginals). */
+  sde: MarginalCoefficients & {
+    /** Number of discretization steps $N$ of the SDE (e.g. 1000 for `VPSDE`): the default `numTrainSteps` of `timeInput: 'index'`. */
+    readonly N?: number;
+  };
   /** What the model outputs, default `'score'`. */
   prediction?: Parameterization;
   /** What the model takes as time, default `'continuous'`. */
@@ -151,8 +154,8 @@ function needsExecuteAsync(error: unknown): boolean {
 
 /**
  * A model seen by the samplers: evaluates it at `(x, t)` and converts its output to the
- * parameterization a sampler needs, exactly, with {@link convertPrediction} (`x = α x_0 + σ ε`,
- * `s = −ε/σ`, `v = α ε − σ x_0`). Built by {@link wrapModel}.
+ * parameterization a sampler needs, exactly, with {@link convertPrediction}: with $x = \alpha x_0 + \sigma \epsilon$,
+ * the score is $s = -\epsilon/\sigma$ and $v = \alpha \epsilon - \sigma x_0$. Built by {@link wrapModel}.
  */
 export class ModelAdapter {
   /** Name used in error messages (`options.name`, else `'model function'`, `'LayersModel'`, `'GraphModel'`). */
@@ -636,7 +639,7 @@ function checkIntegerTimes(
  * Wraps a model for the samplers — a function `(x, t, labels?) => Tensor` (sync or async), a tfjs
  * `LayersModel` (`apply`, keeping its declared input ranks) or a `GraphModel` (`execute`, or
  * `executeAsync` for graphs with control flow) — with its output parameterization
- * (`'score' | 'eps' | 'x0' | 'v'`), time input (continuous `t`, DDPM index, `σ`; float32 or int32),
+ * (`'score' | 'eps' | 'x0' | 'v'`), time input (continuous `t`, DDPM index, $\sigma(t)$; float32 or int32),
  * inputs by name, output choice, layout (`NHWC`/`NCHW`), optional input scaling and class labels.
  * Samples are `x [B, H, W, C]` (any `[B, ...]`), the time `t [B]`.
  *

@@ -34,8 +34,11 @@ export interface ModelInputNames {
  * converted SavedModel gives its placeholders, and must match exactly (no substrings).
  */
 export const MODEL_INPUT_ALIASES: {
+  /** Names of the noisy-sample input `x [B, ...]` (`'x'`, `'sample'`, `'noisy_images'`, `'latents'`, …). */
   readonly x: readonly string[];
+  /** Names of the time input (`'t'`, `'timestep'`, `'sigma'`, `'noise_level'`, `'c_noise'`, …). */
   readonly t: readonly string[];
+  /** Names of the class-label input `labels [B, ...]` (`'labels'`, `'class_labels'`, `'y'`, …). */
   readonly labels: readonly string[];
 } = Object.freeze({
   x: Object.freeze([

@@ -23,14 +23,18 @@ function mix32(h: number): number {
  * ```
  */
 export class NoiseStreams {
+  /** The seed shared by all streams (a safe integer). */
   readonly seed: number;
+  /** Number of streams `B`, one per row of the batch. */
   readonly batch: number;
+  /** Global index of the sample that stream 0 draws for (stream `b` draws for sample `firstSample + b`); default 0. */
   readonly firstSample: number;
   readonly #state: Uint32Array;
   readonly #spare: Float64Array;
   readonly #hasSpare: Uint8Array;
 
   /**
+   * Seeds `batch` independent streams for the samples `firstSample … firstSample + batch − 1`.
    * @param seed - any safe integer.
    * @param batch - number of streams `B`.
    * @param firstSample - global index of the first sample (to split one run into batches), default 0.

@@ -36,7 +36,7 @@ export interface OdeOptions extends Pick<TimeGridOptions, 'spacing' | 'rho' | 't
 
 /** Options of {@link odeSample}. */
 export interface OdeSampleOptions extends SamplerBaseOptions<SDE>, OdeOptions {
-  /** After reaching `tMin`, return Tweedie's `x̂_0 = (x + σ² s_θ)/α` (one more evaluation), default false. */
+  /** After reaching `tMin`, return Tweedie's $\hat x_0 = (x + \sigma^2 s_\theta(x, t_{\min}))/\alpha$ (one more evaluation), default false. */
   denoise?: boolean;
 }
 
@@ -219,10 +219,17 @@ async function integrate(
 
 /**
  * Samples by solving the probability-flow ODE (Song et al. 2021, Eq. 13)
- * `dx/dt = f(t) x − ½ g(t)² s_θ(x, t)` from `t = T` (a prior draw, or `xT`) to `tMin`: adaptive
- * Dormand–Prince RK45 with `rtol`/`atol` (as score_sde's `scipy.integrate.solve_ivp`), or fixed-step
- * Euler (1 NFE/step) or Heun (2 NFE/step). Deterministic given `xT`. The step-size control of RK45
- * uses the whole batch (as score_sde), so adaptive results agree across batch sizes only to the tolerance.
+ *
+ * $$\frac{dx}{dt} = \tilde f(x, t) = f(t)\, x - \tfrac12 g(t)^2\, s_\theta(x, t)$$
+ *
+ * from $t = T$ (a prior draw, or `xT`) to `tMin`; `x [B, ...]`, $f(t)$ and $g(t)$ the SDE's drift and diffusion
+ * coefficients. Methods: adaptive Dormand–Prince RK45 (5th order with an embedded 4th-order error estimate;
+ * a step is accepted when the RMS over all elements of $e_j / (\text{atol} + \text{rtol} \max(|x_j|, |x'_j|))$
+ * is at most 1, as score_sde's `scipy.integrate.solve_ivp`), or with a fixed step $h$ on a time grid
+ * Euler, $x' = x + h \tilde f(x, t)$ (1 NFE/step), or Heun,
+ * $x' = x + \tfrac{h}{2}\big(\tilde f(x, t) + \tilde f(x + h \tilde f(x, t), t + h)\big)$ (2 NFE/step), with $h < 0$ here.
+ * Deterministic given `xT`. The step-size control of RK45 uses the whole batch (as score_sde), so adaptive
+ * results agree across batch sizes only to the tolerance.
  */
 export async function odeSample(options: OdeSampleOptions): Promise<OdeSampleResult> {
   const run = new SamplingRun('odeSample', options);
@@ -254,23 +261,36 @@ export async function odeSample(options: OdeSampleOptions): Promise<OdeSampleRes
 
 /** Options of {@link odeEncode}. */
 export interface OdeEncodeOptions extends OdeOptions {
+  /** The forward SDE whose probability-flow ODE is integrated (VPSDE, SubVPSDE, VESDE, …). */
   sde: SDE;
+  /** A {@link ModelAdapter} from `wrapModel`, or a score function $(x, t) \mapsto \nabla_x \log p_t(x)$. */
   model: SamplerBaseOptions['model'];
   /** Data (at `tMin`) to encode, `[B, ...]`; not disposed. */
   x: tf.Tensor;
+  /** Class labels `[B, ...]` passed to the model as its third input (a class-conditional model). */
   labels?: tf.Tensor;
+  /** Aborts the solve between steps (the signal's reason is thrown). */
   signal?: AbortSignal;
 }
 
 /**
- * Encodes data into latents by solving the probability-flow ODE forward, from `tMin` to `T`
- * (DDIM-style inversion; Song et al. 2021, Sec. 4.3). `odeSample` with `xT` = the latents decodes them.
+ * Encodes data into latents by solving the probability-flow ODE
+ * $dx/dt = f(t)\, x - \tfrac12 g(t)^2 s_\theta(x, t)$ forward, from `tMin` to `T` (DDIM-style inversion;
+ * Song et al. 2021, Sec. 4.3), with the methods and tolerances of {@link odeSample}. `odeSample` with `xT` = the
+ * latents decodes them.
  *
  * @returns `latents` of the shape of `x`, `nfe`, and the steps taken.
  */
-export async function odeEncode(
-  options: OdeEncodeOptions,
-): Promise<{ latents: tf.Tensor; nfe: number; steps: number; rejected: number }> {
+export async function odeEncode(options: OdeEncodeOptions): Promise<{
+  /** $x(T)$, the latents, of the shape of `x` `[B, ...]` (the caller disposes them). */
+  latents: tf.Tensor;
+  /** Number of model evaluations (network function evaluations). */
+  nfe: number;
+  /** Accepted steps. */
+  steps: number;
+  /** Rejected `'rk45'` steps (0 for `'euler'` and `'heun'`). */
+  rejected: number;
+}> {
   const { x } = options;
   if (!(x instanceof tf.Tensor))
     throw new SbmArgumentError('options.x', `expected a tensor [B, ...], got ${describeValue(x)}`);

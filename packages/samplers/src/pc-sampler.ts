@@ -34,35 +34,49 @@ export interface PCSampleOptions extends SamplerBaseOptions<SDE>, Omit<TimeGridO
   // steps: noise levels (predictor steps) from `T` to `tMin`, default `sde.N`; spacing default 'uniform'.
   /** Corrector steps per noise level, default 1. */
   correctorSteps?: number;
-  /** Signal-to-noise ratio `r` of the Langevin step rule, default 0.16. */
+  /** Signal-to-noise ratio $r$ of the Langevin step rule (Alg. 4–5), default 0.16. */
   snr?: number;
   /**
    * Norms of the Langevin step rule: `'batch'` (default, as score_sde: per-sample norms averaged over
    * the batch, so the step size — not the noise — depends on the batch) or `'sample'` (each sample its
-   * own step size: fully batch-independent, but unstable in low dimension where `‖s_θ‖` of one sample
+   * own step size: fully batch-independent, but unstable in low dimension where $\lVert s_\theta \rVert$ of one sample
    * can be near 0).
    */
   langevinNorm?: 'sample' | 'batch';
-  /** Base step size `ε` of annealed Langevin (`α_i = ε σ_i² / σ_L²`), default 2e-5 (NCSN). */
+  /** Base step size $\epsilon$ of annealed Langevin ($\alpha_i = \epsilon\, \sigma_i^2 / \sigma_L^2$), default 2e-5 (NCSN). */
   stepSize?: number;
   /** Return the noise-free mean of the last predictor step (score_sde's `noise_removal`), default true. */
   denoise?: boolean;
 }
 
 /**
- * Predictor–corrector sampling (Song et al. 2021, Alg. 1–3) of a forward {@link SDE} with a score model,
- * on a time grid `t_0 = T > … > t_n = tMin` (uniform by default; any `spacing` or explicit `timesteps`). Each noise level runs `correctorSteps` corrector
- * steps at `t_i`, then one predictor step from `t_i` to `t_{i+1}` (with `s = t_{i+1}`, `a = α_t/α_s`,
- * `v = σ_t² − a² σ_s²` the exact forward transition `x_t = a x_s + √v z`):
- * - `'eulerMaruyama'`: `x ← x − [f(t) x − g(t)² s_θ] Δ + g(t) √Δ z`, `Δ = t − s` (Eq. 6);
- * - `'reverseDiffusion'`: `x ← (2 − a) x + v s_θ + √v z` (Eq. 46–47 on any grid; on the SDE's own
- *   grid it equals `sde.reverse(s).discretize` for VE, and for VP up to score_sde's `β_i ≈ β(t_i)/N`);
- * - `'ancestral'`: a draw of the Gaussian posterior `q(x_s | x_t, x̂_0)` (DDPM/SMLD ancestral sampling);
- * - `'langevin'` corrector (Alg. 4–5): `ε = 2 a_i (r ‖z‖ / ‖s_θ‖)²` per sample with `a_i = (α_t/α_s)²`
- *   (`1 − β_i` for VP, 1 for VE), `x ← x + ε s_θ + √(2ε) z`;
- * - `'annealedLangevin'` (Song & Ermon 2019, Alg. 1): `α_i = ε σ(t)² / σ(tMin)²`, `x ← x + ½ α_i s_θ + √α_i z`.
- * `langevinNorm` chooses batch-averaged (score_sde) or per-sample norms.
- * NFE = `steps · (predictor ≠ 'none' ? 1 : 0) + steps · correctorSteps`.
+ * Predictor–corrector sampling (Song et al. 2021, Alg. 1–3) of a forward {@link SDE} with a score model
+ * $s_\theta(x, t) \approx \nabla_x \log p_t(x)$, on a time grid $t_0 = T > \dots > t_n = t_{\min}$ (uniform by
+ * default; any `spacing` or explicit `timesteps`); `x`, `z` are `[B, ...]`, $z \sim \mathcal{N}(0, I)$ fresh at every
+ * use. Each noise level runs `correctorSteps` corrector steps at $t = t_i$, then one predictor step from $t$ to
+ * $s = t_{i+1}$. With $a = \alpha_t/\alpha_s$ and $v = \sigma_t^2 - a^2 \sigma_s^2$, the exact forward transition is
+ * $x_t = a\, x_s + \sqrt{v}\, z$, and the predictors are:
+ *
+ * - `'eulerMaruyama'` (Eq. 6 discretized, $\Delta = t - s$):
+ *   $$x \leftarrow x - \big[f(t)\, x - g(t)^2 s_\theta(x, t)\big] \Delta + g(t) \sqrt{\Delta}\, z;$$
+ * - `'reverseDiffusion'` (default; Eq. 46–47 on any grid):
+ *   $$x \leftarrow (2 - a)\, x + v\, s_\theta(x, t) + \sqrt{v}\, z,$$
+ *   on the SDE's own grid equal to `sde.reverse(s).discretize` for VE, and for VP up to score_sde's
+ *   $\beta_i \approx \beta(t_i)/N$;
+ * - `'ancestral'`: a draw of the Gaussian posterior $q(x_s \mid x_t, \hat x_0)$ (DDPM/SMLD ancestral sampling,
+ *   {@link DDIMStepper} with $\eta = 1$).
+ *
+ * The correctors:
+ *
+ * - `'langevin'` (default; Alg. 4–5), with the step size set by the signal-to-noise ratio $r$ = `snr`:
+ *   $$\epsilon = 2 a_i \Big(\frac{r \lVert z \rVert}{\lVert s_\theta(x, t) \rVert}\Big)^2, \qquad x \leftarrow x + \epsilon\, s_\theta(x, t) + \sqrt{2 \epsilon}\, z,$$
+ *   $a_i = (\alpha_t/\alpha_s)^2$ ($1 - \beta_i$ for VP, 1 for VE); the norms are per sample, or each averaged
+ *   over the batch (`langevinNorm: 'batch'`, default, as score_sde);
+ * - `'annealedLangevin'` (Song & Ermon 2019, Alg. 1): $\alpha_i = \epsilon\, \sigma(t)^2 / \sigma(t_{\min})^2$ with
+ *   $\epsilon$ = `stepSize`, $x \leftarrow x + \tfrac12 \alpha_i\, s_\theta(x, t) + \sqrt{\alpha_i}\, z$.
+ *
+ * With `denoise` (default) the last predictor step adds no noise. NFE =
+ * `steps · (predictor ≠ 'none' ? 1 : 0) + steps · correctorSteps`.
  */
 export async function pcSample(options: PCSampleOptions): Promise<SampleResult> {
   const run = new SamplingRun('pcSample', options);

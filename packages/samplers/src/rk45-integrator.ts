@@ -2,7 +2,7 @@ import { assertInteger, assertPositive, describeValue, SbmArgumentError } from '
 import { DORMAND_PRINCE } from './dormand-prince.js';
 
 /**
- * Right-hand side `dy/dt = F(t, y)` of an ODE over a flat float64 state `y [n]`; returns a new array of
+ * Right-hand side $dy/dt = F(t, y)$ of an ODE over a flat float64 state `y [n]`; returns a new array of
  * length `n` (synchronously or as a promise). It must not modify `y`.
  */
 export type OdeRightHandSide = (t: number, y: Float64Array) => Float64Array | Promise<Float64Array>;
@@ -58,21 +58,25 @@ function nextAfter(t: number, direction: number): number {
 }
 
 /**
- * Integrates `dy/dt = F(t, y)` from `t0` to `t1` (either direction) with the explicit Runge–Kutta
+ * Integrates $dy/dt = F(t, y)$ from `t0` to `t1` (either direction) with the explicit Runge–Kutta
  * method of Dormand & Prince (1980), order 5 with an embedded order-4 error estimate, and adaptive
  * steps — step for step the algorithm of `scipy.integrate.solve_ivp(method='RK45')` (SciPy 1.10;
  * Hairer, Nørsett & Wanner, "Solving ODEs I", Sec. II.4), so that its evaluation count and solution
- * agree with score_sde's likelihood computation:
+ * agree with score_sde's likelihood computation. A step of size $h$ evaluates the seven stages
+ * $k_s = F\big(t + c_s h,\ y + h \sum_{j<s} a_{sj} k_j\big)$ (the last at the new point, reused by the next step),
+ * takes $y' = y + h \sum_j b_j k_j$ and estimates its error by $e = h \sum_j (b_j - \hat b_j) k_j$:
  *
- * - the initial step from the scaled norms `d0 = ‖y0/s‖`, `d1 = ‖F0/s‖`, `d2 = ‖(F1 − F0)/s‖/h0` with
- *   `s = atol + rtol |y0|`: `h = min(100 h0, (0.01/max(d1, d2))^{1/5})`, `h0 = 0.01 d0/d1`;
- * - a step is accepted when the RMS norm of `err / (atol + rtol max(|y|, |y_new|))` is below 1, and the
- *   next step is `h · min(10, 0.9 err^{−1/5})` (not growing right after a rejection), else retried with
- *   `h · max(0.2, 0.9 err^{−1/5})`.
+ * - the initial step: with the scale $w_i = \text{atol} + \text{rtol}\, |y_{0,i}|$ and the RMS norm
+ *   $\lVert u \rVert = \sqrt{\tfrac1n \sum_i u_i^2}$, $d_0 = \lVert y_0/w \rVert$, $d_1 = \lVert F_0/w \rVert$,
+ *   $h_0 = 0.01\, d_0/d_1$, $d_2 = \lVert (F(t_0 + h_0, y_0 + h_0 F_0) - F_0)/w \rVert / h_0$ and
+ *   $$h = \min\big(100\, h_0,\ (0.01/\max(d_1, d_2))^{1/5}\big);$$
+ * - a step is accepted when $\mathrm{err} = \lVert e_i / (\text{atol} + \text{rtol} \max(|y_i|, |y'_i|)) \rVert < 1$; the next
+ *   step is then $h \cdot \min(10,\ 0.9\, \mathrm{err}^{-1/5})$ (not growing right after a rejection), else the step
+ *   is retried with $h \cdot \max(0.2,\ 0.9\, \mathrm{err}^{-1/5})$.
  *
  * The state is float64 throughout; `F` decides the precision of its own evaluation.
  *
- * @param fun - the right-hand side `F(t, y)`, `y [n]`.
+ * @param fun - the right-hand side $F(t, y)$, `y [n]`.
  * @param t0 - start time.
  * @param t1 - end time.
  * @param y0 - initial state `[n]` (not modified).

@@ -8,6 +8,10 @@ export class SbmSamplingError extends Error {
   /** Time reached by that step. */
   readonly t: number;
 
+  /**
+   * Builds the error for `sampler` whose state became `what` (e.g. "the state contains NaN or Infinity") after
+   * step `step` of `steps`, at time `t`.
+   */
   constructor(sampler: string, step: number, steps: number, t: number, what: string) {
     super(
       `${sampler}: ${what} after step ${step} of ${steps} (t = ${t}); check the model and the time range`,

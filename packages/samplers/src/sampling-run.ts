@@ -24,7 +24,7 @@ export interface StepCallbackInfo {
   /** The state after the step, `[B, ...]`. */
   x: tf.Tensor;
   /**
-   * The model's denoised estimate `x̂_0` from the evaluation that started the step, `[B, ...]` (the state
+   * The model's denoised estimate $\hat x_0$ from the evaluation that started the step, `[B, ...]` (the state
    * itself where a sampler has no such evaluation: corrector-only PC).
    */
   denoised: tf.Tensor;
@@ -34,7 +34,7 @@ export interface StepCallbackInfo {
 export interface SamplerBaseOptions<M extends MarginalCoefficients = MarginalCoefficients> {
   /** The forward process: an SDE (or, for DDPM/DDIM, the marginals of a discrete schedule). */
   sde: M;
-  /** A {@link ModelAdapter} from `wrapModel`, or a score function `(x, t) => ∇log p_t` (continuous t). */
+  /** A {@link ModelAdapter} from `wrapModel`, or a score function `(x, t) => score` giving $\nabla_x \log p_t(x)$ (continuous t). */
   model: ModelAdapter | ModelLike;
   /** Output shape `[B, ...]`; not needed when `xT` is given. */
   shape?: readonly number[];

@@ -11,7 +11,7 @@ import type { StepInfo } from './stepper.js';
 
 /**
  * What the log-SNR solvers (DPM-Solver(++), UniPC, …) need of the forward process: the marginal
- * coefficients `α(t)`, `σ(t)` and the log-SNR `log(α²/σ²)` with its inverse. Every SDE of `@sbm/sde`
+ * coefficients $\alpha(t)$, $\sigma(t)$ and the log-SNR $\log(\alpha^2/\sigma^2) = 2\lambda(t)$ with its inverse. Every SDE of `@sbm/sde`
  * and `discreteMarginals(schedule)` qualify.
  */
 export type LogSNRMarginals = MarginalCoefficients & LogSNRSchedule;
@@ -21,24 +21,24 @@ export type LogSNRMarginals = MarginalCoefficients & LogSNRSchedule;
  * NFE is fixed by `steps` (and the solver's evaluations per step); `finalStep` does not change it.
  */
 export interface TimeGridOptions {
-  /** Number of steps `n`, default per solver. */
+  /** Number of steps $n$, default per solver. */
   steps?: number;
-  /** Last time `t_n` (default 1e-3 where `σ(0) = 0`, else 1e-5; `discreteMarginals`: use 0). */
+  /** Last time $t_n$ (default 1e-3 where $\sigma(0) = 0$, else 1e-5; `discreteMarginals`: use 0). */
   tMin?: number;
   /**
-   * How the `n + 1` times from `T` to `tMin` are placed: `'uniform'` in t, `'quadratic'` in t (DDIM),
-   * `'logSNR'` (uniform in `λ = ½ log(α²/σ²)`, DPM-Solver), `'karras'` (EDM's ρ-spacing of `σ/α`).
-   * Default per solver.
+   * How the $n + 1$ times from $T$ to $t_{\min}$ are placed: `'uniform'` in $t$, `'quadratic'` in $t$ (DDIM),
+   * `'logSNR'` (uniform in $\lambda = \tfrac12 \log(\alpha^2/\sigma^2)$, DPM-Solver), `'karras'` (EDM's
+   * $\rho$-spacing of $\sigma/\alpha$, uniform in $(\sigma/\alpha)^{1/\rho}$). Default per solver.
    */
   spacing?: TimeSpacing;
-  /** ρ of `'karras'` spacing, default 7. */
+  /** $\rho$ of `'karras'` spacing, default 7. */
   rho?: number;
-  /** Explicit strictly decreasing times `t_0 > … > t_n` in `[0, T]` (overrides steps/spacing/tMin/rho). */
+  /** Explicit strictly decreasing times $t_0 > \dots > t_n$ in `[0, T]` (overrides steps/spacing/tMin/rho). */
   timesteps?: readonly number[];
   /**
    * Where the last step lands. `'tMin'` (default): the grid is `n + 1` times `T … tMin` and the last
    * step lands at `tMin` (never evaluated). `'clean'`: the grid is `n` times `T … tMin`, every one of
-   * them evaluated, and the last step goes from `tMin` to clean data (`α = 1`, `σ = 0`), as DDIM and
+   * them evaluated, and the last step goes from `tMin` to clean data ($\alpha = 1$, $\sigma = 0$), as DDIM and
    * diffusers' `final_sigmas_type: 'zero'` do; explicit `timesteps` are then all evaluated. Either way
    * the solver takes `n` steps.
    */

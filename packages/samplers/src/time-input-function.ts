@@ -2,9 +2,9 @@ import { describeValue, type MarginalCoefficients, SbmArgumentError } from '@sbm
 import type { TimeInputKind } from './model-adapter.js';
 
 /**
- * What a network takes as its time input at diffusion time `t ∈ [0, T]`: `'continuous'` gives `t` itself,
- * `'index'` the DDPM step `t·(N − 1)/T` (score_sde's continuous VP models take `999·t`), `'sigma'` the noise level
- * `σ(t)` (NCSN/VE models), or a function of `t`. Shared by `wrapModel` and by adapters of other networks that take
+ * What a network takes as its time input at diffusion time $t \in [0, T]$: `'continuous'` gives $t$ itself,
+ * `'index'` the DDPM step $t (N - 1)/T$ (score_sde's continuous VP models take $999\,t$), `'sigma'` the noise level
+ * $\sigma(t)$ (NCSN/VE models), or a function of $t$. Shared by `wrapModel` and by adapters of other networks that take
  * the same time input (e.g. @sbm/guidance's noise-conditional classifiers).
  *
  * @param timeInput - the kind, default `'continuous'`.

@@ -19,10 +19,10 @@ import {
 } from './time-grid.js';
 
 /**
- * The choice of `B(h)` in UniPC's B(h) update (Zhao et al. 2023, Sec. 3.1; any `B(h) = O(h)` keeps the
- * order of accuracy): `'bh1'` is `B(h) = hh`, `'bh2'` is `B(h) = e^{hh} − 1`, with `hh = −h` for data
- * prediction and `hh = h` for noise prediction. Only the two closed-form coefficients (`a₁ = ½` of UniP-2
- * and UniC-1) depend on it; every other coefficient is solved from the order conditions, where `B(h)`
+ * The choice of $B(h)$ in UniPC's B(h) update (Zhao et al. 2023, Sec. 3.1; any $B(h) = O(h)$ keeps the
+ * order of accuracy): `'bh1'` is $B(h) = \hat h$, `'bh2'` is $B(h) = e^{\hat h} - 1$, with $\hat h = -h$ for data
+ * prediction and $\hat h = h$ for noise prediction. Only the two closed-form coefficients ($a_1 = \tfrac12$ of UniP-2
+ * and UniC-1) depend on it; every other coefficient is solved from the order conditions, where $B(h)$
  * cancels.
  */
 export type UniPCVariant = 'bh1' | 'bh2';
@@ -38,11 +38,11 @@ const PARAMETERIZATIONS: readonly Parameterization[] = ['score', 'eps', 'x0', 'v
  */
 export interface UniPCState {
   /**
-   * The converted model outputs (`x̂_0` when `predictX0`, else `ε̂`) at the last `≤ order` evaluated
+   * The converted model outputs ($\hat x_0$ when `predictX0`, else $\hat\epsilon$) at the last `≤ order` evaluated
    * times, newest first, each of the shape of `x` (owned by the state).
    */
   readonly outputs: readonly tf.Tensor[];
-  /** `λ = log(α/σ)` at those times, newest first. */
+  /** $\lambda = \log(\alpha/\sigma)$ at those times, newest first. */
   readonly lambdas: readonly number[];
   /** The time of `outputs[0]`: where the previous step started. */
   readonly t: number;
@@ -57,7 +57,7 @@ export interface UniPCState {
   readonly order: number;
   /** Index of the previous step. */
   readonly index: number;
-  /** Whether `outputs` are data (`x̂_0`) or noise (`ε̂`) predictions. */
+  /** Whether `outputs` are data ($\hat x_0$) or noise ($\hat\epsilon$) predictions. */
   readonly predictX0: boolean;
 }
 
@@ -79,16 +79,16 @@ export interface UniPCStepperOptions extends TimeGridOptions {
    * recommended for unconditional sampling. The first steps warm up at orders 1, 2, …
    */
   order?: 1 | 2 | 3;
-  /** `B(h)`: `'bh1'` (`h`, recommended below 10 steps for unconditional sampling) or `'bh2'` (`e^h − 1`, default). */
+  /** $B(h)$: `'bh1'` ($\hat h$, recommended below 10 steps for unconditional sampling) or `'bh2'` ($e^{\hat h} - 1$, default); see {@link UniPCVariant}. */
   variant?: UniPCVariant;
-  /** Data-prediction UniPC (the multistep history holds `x̂_0`), default true; false: noise prediction (`ε̂`). */
+  /** Data-prediction UniPC (the multistep history holds $\hat x_0$), default true; false: noise prediction ($\hat\epsilon$). */
   predictX0?: boolean;
   /**
    * Lower the order of the final steps when there are fewer than 15 steps: step `i` of `n` uses order
    * `min(order, n − i)`, default true. The 15-step threshold is DPM-Solver++'s rule (here and in diffusers'
    * DPMSolverMultistepScheduler); UniPC's reference code and diffusers' UniPCMultistepScheduler lower the
    * final orders at any step count (identical below 15 steps), which caps the convergence order at 2: the
-   * last step is uncorrected, so a first-order last step leaves an `O(h²)` error.
+   * last step is uncorrected, so a first-order last step leaves an $O(h^2)$ error.
    */
   lowerOrderFinal?: boolean;
   /**
@@ -180,24 +180,29 @@ const sameTime = (a: number, b: number): boolean =>
  * UniPC (Zhao et al. 2023, "UniPC: A Unified Predictor-Corrector Framework for Fast Sampling of Diffusion
  * Models", Sec. 3; multistep B(h) form) as a stateless stepper: every step costs one model evaluation.
  *
- * In `λ = log(α/σ)`, with model outputs `m_k` (`x̂_0` for data prediction) at the times `s_k` of the
- * history (`s_0` newest), `h = λ_t − λ_{s_0}`, `r_k = (λ_{s_k} − λ_{s_0})/h`, `D_k = (m_k − m_0)/r_k`:
+ * In $\lambda = \log(\alpha/\sigma)$, with model outputs $m_k$ ($\hat x_0$ for data prediction) at the times $s_k$ of the
+ * history ($s_0$ newest), $h = \lambda_t - \lambda_{s_0}$, $r_k = (\lambda_{s_k} - \lambda_{s_0})/h$ and
+ * $D_k = (m_k - m_0)/r_k$:
+ *
  * - UniP-p predicts
- *   `x̃_t = (σ_t/σ_{s_0}) x_{s_0} − α_t (e^{−h} − 1) m_0 − α_t B(h) Σ_{k=1}^{p−1} a_k D_k`
- *   with `Σ_k a_k r_k^{j−1} = g_j(−h)/B(h)`, `j = 1 … p − 1`, `g_j(z) = j! z φ_{j+1}(z)`
- *   (order p, Corollary 3.2; `a_1 = ½` for p = 2);
- * - UniC-p, once the model output `m_t` at `(x̃_t, t)` is known (it is the next step's input), corrects
- *   `x_t = (σ_t/σ_{s_0}) x_{s_0} − α_t (e^{−h} − 1) m_0 − α_t B(h) (Σ_{k=1}^{p−1} a_k D_k + a_p (m_t − m_0))`
- *   with `r_p = 1` and the `p × p` conditions (order p + 1, Theorem 3.1; `a_1 = ½` for p = 1), so the
+ *   $$\tilde x_t = \frac{\sigma_t}{\sigma_{s_0}} x_{s_0} - \alpha_t (e^{-h} - 1)\, m_0 - \alpha_t B(h) \sum_{k=1}^{p-1} a_k D_k$$
+ *   with $\sum_k a_k r_k^{j-1} = g_j(-h)/B(h)$ for $j = 1, \dots, p - 1$, $g_j(z) = j!\, z\, \varphi_{j+1}(z)$,
+ *   $\varphi_1(z) = (e^z - 1)/z$, $\varphi_{k+1}(z) = (\varphi_k(z) - 1/k!)/z$ (order $p$, Corollary 3.2; $a_1 = \tfrac12$ for
+ *   $p = 2$);
+ * - UniC-p, once the model output $m_t$ at $(\tilde x_t, t)$ is known (it is the next step's input), corrects
+ *   $$\begin{aligned} x_t = {} & \frac{\sigma_t}{\sigma_{s_0}} x_{s_0} - \alpha_t (e^{-h} - 1)\, m_0 \\ & - \alpha_t B(h) \Big(\sum_{k=1}^{p-1} a_k D_k + a_p (m_t - m_0)\Big) \end{aligned}$$
+ *   with $r_p = 1$ and the $p \times p$ conditions (order $p + 1$, Theorem 3.1; $a_1 = \tfrac12$ for $p = 1$), so the
  *   correction costs no evaluation.
- * Noise prediction (`predictX0: false`) is the same with `σ ↔ α` exchanged in the prefactors, `e^{h}` for
- * `e^{−h}`, `g_j(h)` and `m = ε̂`: `x̃_t = (α_t/α_{s_0}) x − σ_t (e^h − 1) m_0 − σ_t B(h) Σ a_k D_k`.
+ *
+ * Noise prediction (`predictX0: false`) is the same with $\sigma \leftrightarrow \alpha$ exchanged in the prefactors,
+ * $e^{h}$ for $e^{-h}$, $g_j(h)$ and $m = \hat\epsilon$:
+ * $\tilde x_t = (\alpha_t/\alpha_{s_0})\, x - \sigma_t (e^h - 1)\, m_0 - \sigma_t B(h) \sum_k a_k D_k$.
  *
  * `step(modelOutput, info, x, state)` first applies UniC to `x` (the previous prediction) with the
  * state's history and `modelOutput` (the model at `(x, info.t)`), then UniP from the corrected state.
  * The last step is not corrected (that would cost an evaluation); `correct` does it if you pay for one.
- * A step to `σ = 0` (`tNext: null`, clean data, `λ = +∞`) is taken at first order, which is exact in
- * the limit `e^{−h} = 0`: `x_0 = x̂_0(x_s)` (the higher-order terms extrapolate `x̂_0` linearly in λ to
+ * A step to $\sigma = 0$ (`tNext: null`, clean data, $\lambda = +\infty$) is taken at first order, which is exact in
+ * the limit $e^{-h} = 0$: $x_0 = \hat x_0(x_s)$ (the higher-order terms extrapolate $\hat x_0$ linearly in $\lambda$ to
  * infinity and diverge).
  *
  * Shapes: `x`, `modelOutput` and every output are `[B, ...]`; all coefficients are scalars.
@@ -217,7 +222,7 @@ const sameTime = (a: number, b: number): boolean =>
  * ```
  */
 export class UniPCStepper {
-  /** The forward process (`α`, `σ`, `λ` of every time). */
+  /** The forward process ($\alpha$, $\sigma$, $\lambda$ of every time). */
   readonly sde: LogSNRMarginals;
   /** Parameterization of the model outputs passed to `step` and `correct`. */
   readonly prediction: Parameterization;
@@ -225,7 +230,7 @@ export class UniPCStepper {
   readonly order: 1 | 2 | 3;
   /** The choice of `B(h)`. */
   readonly variant: UniPCVariant;
-  /** Data prediction (history of `x̂_0`) or noise prediction (history of `ε̂`). */
+  /** Data prediction (history of $\hat x_0$) or noise prediction (history of $\hat\epsilon$). */
   readonly predictX0: boolean;
   /** Whether the final steps use lower orders (below 15 steps). */
   readonly lowerOrderFinal: boolean;
@@ -235,6 +240,7 @@ export class UniPCStepper {
   readonly steps: number;
   readonly #schedule: readonly StepInfo[];
 
+  /** Checks the options and builds the schedule (default 10 steps uniform in log-SNR, ending at `tMin`). */
   constructor(options: UniPCStepperOptions) {
     if (!options || typeof options !== 'object') {
       throw new SbmArgumentError('options', `expected an options object, got ${describeValue(options)}`);
@@ -412,7 +418,7 @@ export class UniPCStepper {
    * @param x - the current state `[B, ...]` (the previous step's `prevSample`).
    * @param state - the previous step's state (`undefined` on the first step); consumed: its tensors are
    *   disposed or handed over to the returned state.
-   * @returns `prevSample` at `tNext`, `denoised` (`x̂_0` at `(x, info.t)`), and the new `state`; all owned
+   * @returns `prevSample` at `tNext`, `denoised` ($\hat x_0$ at `(x, info.t)`), and the new `state`; all owned
    *   by the caller. `modelOutput` and `x` are not disposed.
    */
   step(modelOutput: tf.Tensor, info: StepInfo, x: tf.Tensor, state?: UniPCState): StepOutput<UniPCState> {
@@ -465,7 +471,7 @@ export class UniPCStepper {
    * UniC alone: corrects `x`, the state at `state.tNext` predicted by the last step, with the model
    * output at `(x, state.tNext)` — one extra evaluation to raise the accuracy of the final state
    * (diffusers' `final_sigmas_type: 'sigma_min'` with Karras sigmas ends this way: its last "step" from
-   * `σ_min` to `σ_min` only corrects). Applies regardless of `disableCorrector`.
+   * $\sigma_{\min}$ to $\sigma_{\min}$ only corrects). Applies regardless of `disableCorrector`.
    * @param modelOutput - the model's prediction at `(x, state.tNext)` in `prediction` parameterization.
    * @param x - the state the last step returned (`prevSample`), `[B, ...]`.
    * @param state - that step's state; not consumed (release it with {@link disposeUniPCState}).
@@ -498,8 +504,10 @@ export interface UniPCSampleOptions
  * Samples with UniPC (Zhao et al. 2023, "UniPC: A Unified Predictor-Corrector Framework for Fast
  * Sampling of Diffusion Models", Sec. 3) driven by {@link UniPCStepper}: per step one model evaluation,
  * UniC-p on the previous prediction with it, then UniP-p,
- * `x̃_t = (σ_t/σ_s) x_s − α_t (e^{−h} − 1) x̂_0(s) − α_t B(h) Σ_k a_k D_k` (data prediction; see the
- * stepper for the corrector and the noise-prediction form). Defaults: UniPC-2, `bh2`, data prediction,
+ *
+ * $$\tilde x_t = \frac{\sigma_t}{\sigma_s} x_s - \alpha_t (e^{-h} - 1)\, \hat x_0(x_s, s) - \alpha_t B(h) \sum_k a_k D_k$$
+ *
+ * (data prediction; see {@link UniPCStepper} for the corrector, the coefficients and the noise-prediction form). Defaults: UniPC-2, `bh2`, data prediction,
  * 10 steps uniform in log-SNR from `T` to `tMin`, lower orders in the final steps below 15 steps; any
  * spacing or explicit `timesteps` of {@link TimeGridOptions}, and `finalStep: 'clean'` to end at clean
  * data. NFE = steps.

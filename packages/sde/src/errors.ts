@@ -11,6 +11,7 @@ export class SbmArgumentError extends Error {
   /** Name of the offending argument, e.g. `'t'` or `'options.betaMin'`. */
   readonly argument: string;
 
+  /** Creates the error; its message is `argument`, a colon and `message`, e.g. `t: expected times in [0, 1], got 2`. */
   constructor(argument: string, message: string) {
     super(`${argument}: ${message}`);
     this.name = 'SbmArgumentError';

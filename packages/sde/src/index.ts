@@ -1,3 +1,8 @@
+/**
+ * {@include ../README.md#site}
+ *
+ * @module @sbm/sde
+ */
 export {
   alphaBarsFromBetas,
   cosineBetas,

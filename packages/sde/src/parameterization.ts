@@ -4,38 +4,43 @@ import { describeValue, SbmArgumentError } from './errors.js';
 import { batchSize, coefficientTensor, expandToRank, readTimes, type TimeInput } from './time-input.js';
 
 /**
- * What a network predicts, for a marginal `x_t = α(t) x_0 + σ(t) ε`, `ε ~ N(0, I)`:
- * - `'score'`: `∇_x log p_t(x) ≈ −ε/σ` (Song et al. 2021);
- * - `'eps'`: the noise `ε` (Ho et al. 2020);
- * - `'x0'`: the denoised `x̂_0 = E[x_0 | x_t]`, linked to the score by Tweedie's formula
- *   `x̂_0 = (x + σ² ∇log p_t(x)) / α`;
- * - `'v'`: the velocity `v = α ε − σ x_0` (Salimans & Ho 2022).
+ * What a network predicts, for a marginal $x_t = \alpha(t)\,x_0 + \sigma(t)\,\epsilon$, $\epsilon \sim \mathcal{N}(0, I)$:
+ * - `'score'`: $\nabla_x \log p_t(x) = -\mathbb{E}[\epsilon \mid x_t]/\sigma$ (Song et al. 2021);
+ * - `'eps'`: the noise $\epsilon$ (Ho et al. 2020);
+ * - `'x0'`: the denoised $\hat{x}_0 = \mathbb{E}[x_0 \mid x_t]$, linked to the score by Tweedie's formula
+ *   $\hat{x}_0 = \big(x + \sigma^2\,\nabla_x \log p_t(x)\big)/\alpha$;
+ * - `'v'`: the velocity $v = \alpha\,\epsilon - \sigma\,x_0$ (Salimans & Ho 2022).
  */
 export type Parameterization = 'score' | 'eps' | 'x0' | 'v';
 
 const PARAMETERIZATIONS: readonly Parameterization[] = ['score', 'eps', 'x0', 'v'];
 
 /**
- * Anything that gives the marginal coefficients `α(t)`, `σ(t)` on `[0, T]`: every {@link SDE},
- * or {@link discreteMarginals} of a DDPM schedule.
+ * Anything that gives the marginal coefficients $\alpha(t)$, $\sigma(t)$ of $x_t = \alpha(t)\,x_0 + \sigma(t)\,\epsilon$
+ * on $[0, T]$: every {@link SDE}, or {@link discreteMarginals} of a DDPM schedule.
  */
 export interface MarginalCoefficients {
+  /** End of the time axis: 1 for the SDEs of Song et al. 2021, $N - 1$ for {@link discreteMarginals} (step indices). */
   readonly T: number;
+  /** Mean coefficient $\alpha(t)$, with $\mathbb{E}[x_t \mid x_0] = \alpha(t)\,x_0$ (float64). */
   alpha(t: number): number;
+  /** Noise standard deviation $\sigma(t)$ of $x_t$ given $x_0$ (float64). */
   sigma(t: number): number;
 }
 
 /** Options of {@link convertPrediction}. */
 export interface ConvertPredictionOptions {
-  /** Where the coefficients `α(t)`, `σ(t)` come from (an SDE or a discrete schedule). */
+  /** Where the coefficients $\alpha(t)$, $\sigma(t)$ come from (an SDE or a discrete schedule). */
   sde: MarginalCoefficients;
-  /** The noisy input `x_t [B, ...]`. */
+  /** The noisy input $x_t$, `[B, ...]`. */
   x: tf.Tensor;
   /** Times `[B]`, an array or one number. */
   t: TimeInput;
   /** The prediction to convert, shape of `x`. */
   value: tf.Tensor;
+  /** What `value` is: `'score'`, `'eps'`, `'x0'` or `'v'`. */
   from: Parameterization;
+  /** What to return: `'score'`, `'eps'`, `'x0'` or `'v'`. */
   to: Parameterization;
 }
 
@@ -49,11 +54,19 @@ function checkParameterization(name: string, p: unknown): asserts p is Parameter
 }
 
 /**
- * Converts a model prediction between parameterizations at time t, exactly (no approximation):
- * with `x = α x_0 + σ ε` and `v = α ε − σ x_0`,
- * `ε = −σ s = (x − α x_0)/σ = (σ x + α v)/(α² + σ²)`, `s = −ε/σ`, `x_0 = (x − σ ε)/α`,
- * `v = ((α² + σ²) ε − σ x)/α`.
- * Conversions that divide by `σ(t) = 0` (VP at t = 0) or `α(t) = 0` throw.
+ * Converts a model prediction between parameterizations at time t, exactly (no approximation).
+ * With $x = \alpha\,x_0 + \sigma\,\epsilon$ and $v = \alpha\,\epsilon - \sigma\,x_0$ ($\alpha = \alpha(t)$, $\sigma = \sigma(t)$ per
+ * example), the prediction is first turned into a noise prediction
+ *
+ * $$\epsilon = -\sigma\,s = \frac{x - \alpha\,x_0}{\sigma} = \frac{\sigma\,x + \alpha\,v}{\alpha^2 + \sigma^2},$$
+ *
+ * and that into the requested kind:
+ *
+ * $$s = -\frac{\epsilon}{\sigma}, \qquad x_0 = \frac{x - \sigma\,\epsilon}{\alpha}, \qquad v = \frac{(\alpha^2 + \sigma^2)\,\epsilon - \sigma\,x}{\alpha}.$$
+ *
+ * Shapes: `x [B, ...]`, `value` of the shape of `x`, `t [B]` (or an array or one number).
+ * Throws {@link SbmArgumentError} naming `t` where $\sigma(t) = 0$ (VP at t = 0) and the conversion starts
+ * from a score or $x_0$ or ends at a score, or where $\alpha(t) = 0$ and it ends at $x_0$ or $v$.
  *
  * @returns a new tensor of the shape of `x`.
  * @example
@@ -126,19 +139,19 @@ export function convertPrediction(options: ConvertPredictionOptions): tf.Tensor 
  * inverse, so that the log-SNR solvers (DPM-Solver(++), UniPC) and every time spacing apply to it.
  */
 export interface DiscreteMarginals extends MarginalCoefficients {
-  /** `log(α(t)²/σ(t)²) = log ᾱ(t) − log(1 − ᾱ(t))`, decreasing in t. */
+  /** Log-SNR $\log\big(\alpha(t)^2/\sigma(t)^2\big) = \log\bar\alpha(t) - \log\big(1 - \bar\alpha(t)\big)$, decreasing in t. */
   logSNR(t: number): number;
-  /** Exact inverse of `logSNR` on `[0, T]` (throws outside `[logSNR(T), logSNR(0)]`). */
+  /** Exact inverse of `logSNR` on $[0, T]$ (throws outside $[\operatorname{logSNR}(T), \operatorname{logSNR}(0)]$). */
   tFromLogSNR(logSnr: number): number;
 }
 
 /**
- * Marginal coefficients of a discrete DDPM schedule on the step index `t ∈ [0, N − 1]`:
- * `α_i = √ᾱ_i`, `σ_i = √(1 − ᾱ_i)`; between integers `log ᾱ` is interpolated linearly
- * (as in DPM-Solver's discrete noise schedule, Lu et al. 2022, App. D). `T = N − 1`.
- * `logSNR(t) = log ᾱ(t) − log(1 − ᾱ(t))` and its inverse `tFromLogSNR` (exact: `log ᾱ = −softplus(−λ₂)`
- * with `λ₂` the log-SNR, located on its interval by bisection over the steps), so that a time with a given
- * `σ/α` (e.g. a Karras level) reproduces that `σ/α` exactly.
+ * Marginal coefficients of a discrete DDPM schedule on the step index $t \in [0, N - 1]$ (so `T = N − 1`):
+ * $\alpha_i = \sqrt{\bar\alpha_i}$, $\sigma_i = \sqrt{1 - \bar\alpha_i}$; between integers $\log\bar\alpha$ is interpolated
+ * linearly (as in DPM-Solver's discrete noise schedule, Lu et al. 2022, App. D).
+ * `logSNR(t)` is $\log\bar\alpha(t) - \log\big(1 - \bar\alpha(t)\big)$ and its inverse `tFromLogSNR` is exact
+ * ($\log\bar\alpha = -\operatorname{softplus}(-\lambda)$ with $\lambda$ the log-SNR, located on its interval by bisection
+ * over the steps), so that a time with a given $\sigma/\alpha$ (e.g. a Karras level) reproduces that $\sigma/\alpha$ exactly.
  */
 export function discreteMarginals(schedule: DiscreteSchedule): DiscreteMarginals {
   const { alphaBars } = schedule;

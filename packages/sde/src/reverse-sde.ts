@@ -11,21 +11,35 @@ export interface ReverseOptions {
 }
 
 /**
- * The reverse-time process of a forward {@link SDE} driven by a score model (Song et al. 2021).
+ * The reverse-time process of a forward {@link SDE} $dx = f(x, t)\,dt + g(t)\,dw$, driven by a score model
+ * $s_\theta(x, t) \approx \nabla_x \log p_t(x)$ (Song et al. 2021).
  *
- * Reverse SDE (Eq. 6): `dx = [f(x,t) − g(t)² s(x,t)] dt + g(t) dw̄`;
- * probability-flow ODE (Eq. 13): `dx = [f(x,t) − ½ g(t)² s(x,t)] dt`, with `s ≈ ∇_x log p_t(x)`.
- * Time runs from `T` down to 0, so a solver steps with a negative `dt`. The drift is returned in
+ * Reverse SDE (Eq. 6), where $\bar{w}$ is a Brownian motion running backwards in time:
+ *
+ * $$dx = \big[f(x, t) - g(t)^2\,\nabla_x \log p_t(x)\big]\,dt + g(t)\,d\bar{w}.$$
+ *
+ * Probability-flow ODE (Eq. 13), deterministic, with the same marginals $p_t$:
+ *
+ * $$dx = \big[f(x, t) - \tfrac{1}{2}\,g(t)^2\,\nabla_x \log p_t(x)\big]\,dt.$$
+ *
+ * The score $\nabla_x \log p_t(x)$ is replaced by `scoreFn(x, t)`: `x [B, ...]`, `t [B]`, output of the shape of `x`.
+ * Time runs from $T$ down to 0, so a solver steps with a negative $dt$. The drift is returned in
  * the forward-time convention above (as in score_sde's `sde_lib`).
  *
  * The `...WithScore` methods take a precomputed score (e.g. from an async model) instead of
  * calling `scoreFn`.
  */
 export class ReverseSDE {
+  /** The forward SDE being reversed: it gives $f$, $g$, $T$, $N$ and the forward discretization. */
   readonly forward: SDE;
+  /** The score model $s_\theta(x, t) \approx \nabla_x \log p_t(x)$ that stands in for the true score. */
   readonly scoreFn: ScoreFn;
+  /** `true`: the probability-flow ODE (score term halved, no noise); `false` (default): the reverse SDE. */
   readonly probabilityFlow: boolean;
 
+  /**
+   * Reverses `forward` with `scoreFn` (usually built by {@link SDE.reverse}), throwing {@link SbmArgumentError} naming `scoreFn` if it is not a function.
+   */
   constructor(forward: SDE, scoreFn: ScoreFn, options: ReverseOptions = {}) {
     if (typeof scoreFn !== 'function') {
       throw new SbmArgumentError(
@@ -38,17 +52,22 @@ export class ReverseSDE {
     this.probabilityFlow = options.probabilityFlow ?? false;
   }
 
+  /** End time $T$ of the forward SDE, where the reverse process starts. */
   get T(): number {
     return this.forward.T;
   }
 
+  /** Number of discretization steps N of the forward SDE. */
   get N(): number {
     return this.forward.N;
   }
 
   /**
-   * Drift `f − c g² s` (`c = 1`, or `½` for the ODE) and diffusion (`g`, or 0 for the ODE).
-   * @param x - `[B, ...]`; @param t - `[B]`, array or number.
+   * Drift $f(x, t) - c\,g(t)^2\,s_\theta(x, t)$ with $c = 1$ for the SDE or $c = \tfrac{1}{2}$ for the ODE, and
+   * diffusion $g(t)$ for the SDE or 0 for the ODE.
+   * @param x - `[B, ...]`
+   * @param t - `[B]`, array or number in `[0, T]`
+   * @returns `drift` of the shape of `x` and `diffusion [B]`.
    */
   sde(x: tf.Tensor, t: TimeInput): DriftDiffusion {
     return tf.tidy(() => this.sdeWithScore(x, t, this.callScore(x, t))) as DriftDiffusion;
@@ -63,9 +82,16 @@ export class ReverseSDE {
   }
 
   /**
-   * Discretized reverse step (Song et al. 2021, Eq. 46–47, "reverse diffusion"):
-   * `f_rev = f − c G² s`, `G_rev = G` (or 0 for the ODE), from the forward discretization `f, G`.
-   * A reverse-diffusion predictor then sets `x ← x − f_rev + G_rev z`.
+   * Discretized reverse step (Song et al. 2021, Eq. 46–47, "reverse diffusion"), from the forward
+   * discretization $f_i$, $G_i$ of {@link SDE.discretize} and $c$ as in {@link ReverseSDE.sde}:
+   *
+   * $$f^{\mathrm{rev}}_i = f_i - c\,G_i^2\,s_\theta(x, t), \qquad G^{\mathrm{rev}}_i = G_i,$$
+   *
+   * with $G^{\mathrm{rev}}_i = 0$ for the ODE. A reverse-diffusion predictor then sets
+   * $x \leftarrow x - f^{\mathrm{rev}}_i + G^{\mathrm{rev}}_i z$.
+   * @param x - `[B, ...]`
+   * @param t - `[B]`, array or number in `[0, T]`
+   * @returns `f` of the shape of `x`, `G [B]`.
    */
   discretize(x: tf.Tensor, t: TimeInput): Discretization {
     return tf.tidy(() => this.discretizeWithScore(x, t, this.callScore(x, t))) as Discretization;

@@ -6,47 +6,52 @@ import { batchSize, coefficientTensor, expandToRank, readTimes, type TimeInput }
 import type { Discretization, DriftDiffusion, MarginalMoments, ScoreFn } from './types.js';
 
 /**
- * A linear forward SDE `dx = f(t) x dt + g(t) dw` on `t ∈ [0, T]` (Song et al. 2021, Eq. 5), whose
- * perturbation kernel is Gaussian: `p_{0t}(x_t | x_0) = N(α(t) x_0, σ(t)² I)`.
+ * A linear forward SDE on $t \in [0, T]$ (Song et al. 2021, Eq. 5, with a drift linear in $x$), whose
+ * perturbation kernel is Gaussian:
  *
- * Subclasses give the float64 scalar coefficients `f(t)`, `g(t)`, `α(t)`, `σ(t)` and the prior
+ * $$dx = f(t)\,x\,dt + g(t)\,dw, \qquad p_{0t}(x_t \mid x_0) = \mathcal{N}\big(x_t;\ \alpha(t)\,x_0,\ \sigma(t)^2 I\big).$$
+ *
+ * Subclasses give the float64 scalar coefficients $f(t)$, $g(t)$, $\alpha(t)$, $\sigma(t)$ and the prior
  * standard deviation; the tensor methods (`sde`, `marginalProb`, `priorLogp`, `discretize`, `reverse`)
  * are derived from them. Coefficients are evaluated per example in float64 and applied to float32
  * tensors. Every tensor method accepts `x [B, ...]` and `t` as a `[B]` tensor, an array of `B`
  * numbers or one number, checks `t ∈ [0, T]` and returns new tensors (the inputs are not disposed).
  */
 export abstract class SDE {
-  /** End time T (1 for every SDE of Song et al. 2021). */
+  /** End time $T$ (1 for every SDE of Song et al. 2021). */
   readonly T: number = 1;
   /** Number of discretization steps N (used by `discretize` and as default sampler step count). */
   readonly N: number;
 
+  /**
+   * Stores the number of discretization steps `N`, which must be an integer ≥ 1 (else {@link SbmArgumentError} naming `options.N`).
+   */
   protected constructor(N: number) {
     assertInteger('options.N', N);
     this.N = N;
   }
 
-  /** Drift coefficient `f(t)` of `f(x, t) = f(t) x`. */
+  /** Drift coefficient $f(t)$ of the drift $f(x, t) = f(t)\,x$ (float64). */
   abstract driftCoefficient(t: number): number;
-  /** Diffusion coefficient `g(t)`. */
+  /** Diffusion coefficient $g(t)$ (float64). */
   abstract diffusionCoefficient(t: number): number;
-  /** Mean coefficient `α(t)` of the marginal: `E[x_t | x_0] = α(t) x_0`. */
+  /** Mean coefficient $\alpha(t)$ of the marginal: $\mathbb{E}[x_t \mid x_0] = \alpha(t)\,x_0$ (float64). */
   abstract alpha(t: number): number;
-  /** Marginal standard deviation `σ(t)`: `Cov[x_t | x_0] = σ(t)² I`. */
+  /** Marginal standard deviation $\sigma(t)$: $\operatorname{Cov}[x_t \mid x_0] = \sigma(t)^2 I$ (float64). */
   abstract sigma(t: number): number;
-  /** Standard deviation of the prior `p_T = N(0, priorStd² I)`. */
+  /** Standard deviation $s$ of the prior $p_T = \mathcal{N}(0, s^2 I)$. */
   abstract readonly priorStd: number;
 
   /**
-   * Log signal-to-noise ratio `log(α(t)² / σ(t)²)` (float64). Decreasing in t;
-   * DPM-Solver's `λ_t = log(α_t/σ_t)` is half of it.
+   * Log signal-to-noise ratio $\log\big(\alpha(t)^2 / \sigma(t)^2\big)$ (float64). Decreasing in t;
+   * DPM-Solver's $\lambda_t = \log(\alpha_t / \sigma_t)$ is half of it.
    */
   logSNR(t: number): number {
     return 2 * (Math.log(this.alpha(t)) - Math.log(this.sigma(t)));
   }
 
   /**
-   * Inverse of {@link SDE.logSNR}: the time `t ∈ [0, T]` with `logSNR(t) = logSnr`.
+   * Inverse of {@link SDE.logSNR}: the time $t \in [0, T]$ with `logSNR(t) = logSnr`.
    * The generic version bisects; subclasses with a closed form override it.
    */
   tFromLogSNR(logSnr: number): number {
@@ -54,6 +59,10 @@ export abstract class SDE {
     return bisect((t) => this.logSNR(t) - logSnr, 0, this.T);
   }
 
+  /**
+   * Throws {@link SbmArgumentError} naming `logSnr` unless it lies in $[\operatorname{logSNR}(T), \operatorname{logSNR}(0)]$,
+   * the range of {@link SDE.logSNR} on $[0, T]$ (with a slack of 1e-12).
+   */
   protected checkLogSNR(logSnr: number): void {
     const hi = this.logSNR(0);
     const lo = this.logSNR(this.T);
@@ -66,7 +75,7 @@ export abstract class SDE {
   }
 
   /**
-   * Drift and diffusion of the forward SDE (Song et al. 2021, Eq. 5): `f(x, t) = f(t) x`, `g(t)`.
+   * Drift and diffusion of the forward SDE (Song et al. 2021, Eq. 5): $f(x, t) = f(t)\,x$ and $g(t)$.
    * @param x - `[B, ...]`
    * @param t - `[B]`, array or number in `[0, T]`
    * @returns `drift` of the shape of `x` and `diffusion [B]`.
@@ -83,7 +92,8 @@ export abstract class SDE {
   }
 
   /**
-   * Mean and standard deviation of the perturbation kernel `p_{0t}(x_t | x_0) = N(α(t) x_0, σ(t)² I)`
+   * Mean and standard deviation of the perturbation kernel
+   * $p_{0t}(x_t \mid x_0) = \mathcal{N}\big(\alpha(t)\,x_0, \sigma(t)^2 I\big)$
    * (Song et al. 2021, Eq. 29 for VP, 31 for VE, 30 for sub-VP).
    * @param x0 - `[B, ...]`
    * @param t - `[B]`, array or number in `[0, T]`
@@ -101,7 +111,7 @@ export abstract class SDE {
   }
 
   /**
-   * A draw from the perturbation kernel with the given noise: `x_t = α(t) x_0 + σ(t) z`.
+   * A draw from the perturbation kernel with the given noise: $x_t = \alpha(t)\,x_0 + \sigma(t)\,z$.
    * @param x0 - `[B, ...]`
    * @param t - `[B]`, array or number
    * @param noise - `z`, same shape as `x0` (e.g. standard normal)
@@ -128,7 +138,7 @@ export abstract class SDE {
   }
 
   /**
-   * Samples the prior `p_T = N(0, priorStd² I)`.
+   * Samples the prior $p_T = \mathcal{N}(0, s^2 I)$, $s$ = `priorStd`.
    * @param shape - `[B, ...]`, positive integers.
    * @param seed - optional seed for reproducible draws.
    */
@@ -143,8 +153,11 @@ export abstract class SDE {
   }
 
   /**
-   * Log density of the prior, one value per example:
-   * `log p_T(z) = −(D/2) log(2π s²) − ‖z‖² / (2 s²)` with `s = priorStd`, `D` = elements per example.
+   * Log density of the prior, one value per example, with $s$ = `priorStd` and $D$ the number of
+   * elements of one example:
+   *
+   * $$\log p_T(z) = -\frac{D}{2} \log(2\pi s^2) - \frac{\lVert z \rVert^2}{2 s^2}.$$
+   *
    * @param z - `[B, ...]`
    * @returns `[B]`
    */
@@ -160,9 +173,9 @@ export abstract class SDE {
   }
 
   /**
-   * One step of the discretized SDE, `x_{i+1} = x_i + f_i + G_i z` (Song et al. 2021, App. E).
-   * The generic version is Euler–Maruyama with `Δt = T/N`: `f = f(x, t) Δt`, `G = g(t) √Δt`;
-   * VP and VE override it with the DDPM and SMLD discretizations.
+   * One step of the discretized SDE, $x_{i+1} = x_i + f_i + G_i z_i$ (Song et al. 2021, App. E).
+   * The generic version is Euler–Maruyama with $\Delta t = T/N$: $f_i = f(t)\,x\,\Delta t$,
+   * $G_i = g(t)\sqrt{\Delta t}$; VP and VE override it with the DDPM and SMLD discretizations.
    * @param x - `[B, ...]`
    * @param t - `[B]`, array or number
    * @returns `f` of the shape of `x`, `G [B]`.
@@ -180,15 +193,17 @@ export abstract class SDE {
   }
 
   /**
-   * The reverse-time SDE (Song et al. 2021, Eq. 6) `dx = [f(x,t) − g(t)² ∇log p_t(x)] dt + g(t) dw̄`,
-   * or with `probabilityFlow: true` the probability-flow ODE (Eq. 13)
-   * `dx = [f(x,t) − ½ g(t)² ∇log p_t(x)] dt`, using `scoreFn` for the score.
+   * The {@link ReverseSDE} of this SDE, with `scoreFn` in place of the score $\nabla_x \log p_t(x)$:
+   * the reverse-time SDE (Song et al. 2021, Eq. 6)
+   * $dx = \big[f(x, t) - g(t)^2 \nabla_x \log p_t(x)\big]\,dt + g(t)\,d\bar{w}$, or with
+   * `probabilityFlow: true` the probability-flow ODE (Eq. 13)
+   * $dx = \big[f(x, t) - \tfrac{1}{2} g(t)^2 \nabla_x \log p_t(x)\big]\,dt$.
    */
   reverse(scoreFn: ScoreFn, options: ReverseOptions = {}): ReverseSDE {
     return new ReverseSDE(this, scoreFn, options);
   }
 
-  /** The discrete step index `round(t (N − 1) / T)` used by the DDPM/SMLD discretizations. */
+  /** The discrete step index $i = \operatorname{round}\big(t\,(N - 1) / T\big)$ used by the DDPM/SMLD discretizations. */
   timestepIndex(t: number): number {
     return Math.round((t * (this.N - 1)) / this.T);
   }

@@ -6,8 +6,11 @@ export type TimeSpacing = 'uniform' | 'quadratic' | 'logSNR' | 'karras';
 
 /** The SDE facts {@link timeSteps} needs for `'logSNR'` spacing (every {@link SDE} has them). */
 export interface LogSNRSchedule {
+  /** End time $T$ of the schedule. */
   readonly T: number;
+  /** Log-SNR $\log\big(\alpha(t)^2/\sigma(t)^2\big)$, decreasing in t. */
   logSNR(t: number): number;
+  /** Inverse of `logSNR`: the $t \in [0, T]$ whose log-SNR is `logSnr`. */
   tFromLogSNR(logSnr: number): number;
 }
 
@@ -24,20 +27,23 @@ export interface TimeStepsOptions {
   spacing?: TimeSpacing;
   /** Needed for `'logSNR'` and `'karras'` spacing. */
   sde?: LogSNRSchedule;
-  /** Exponent ρ of `'karras'` spacing, default 7 (Karras et al. 2022). */
+  /** Exponent $\rho$ of `'karras'` spacing, default 7 (Karras et al. 2022). */
   rho?: number;
 }
 
 /**
- * A decreasing grid of `n + 1` sampling times `t_0 = T > t_1 > … > t_n = tMin` for a solver
+ * A decreasing grid of `n + 1` sampling times $t_0 = T > t_1 > \dots > t_n = t_{\min}$ for a solver
  * taking `n` steps:
- * - `'uniform'`: `t_i = T + (i/n)(tMin − T)` (score_sde's `linspace(T, eps, N)`);
- * - `'quadratic'`: `t_i = tMin + (T − tMin)(1 − i/n)²` (Song et al. 2021, DDIM App. D.2);
- * - `'logSNR'`: uniform in `log(α²/σ²)` between `logSNR(T)` and `logSNR(tMin)`
+ * - `'uniform'`: $t_i = T + \tfrac{i}{n}(t_{\min} - T)$ (score_sde's `linspace(T, eps, N)`);
+ * - `'quadratic'`: $t_i = t_{\min} + (T - t_{\min})(1 - i/n)^2$ (Song et al. 2021, DDIM App. D.2);
+ * - `'logSNR'`: uniform in $\log(\alpha^2/\sigma^2)$ between $\operatorname{logSNR}(T)$ and $\operatorname{logSNR}(t_{\min})$
  *   (Lu et al. 2022, DPM-Solver, Sec. 3.3), mapped back with `sde.tFromLogSNR`;
- * - `'karras'`: the scaled noise levels `σ̃ = σ/α = e^{−logSNR/2}` spaced as in Karras et al. 2022
- *   (EDM, Eq. 5), `σ̃_i = (σ̃_max^{1/ρ} + (i/n)(σ̃_min^{1/ρ} − σ̃_max^{1/ρ}))^ρ` with `σ̃_max = σ̃(T)`,
- *   `σ̃_min = σ̃(tMin)`, mapped back with `t_i = sde.tFromLogSNR(−2 log σ̃_i)`.
+ * - `'karras'`: the scaled noise levels $\tilde\sigma = \sigma/\alpha = e^{-\operatorname{logSNR}/2}$ spaced as in
+ *   Karras et al. 2022 (EDM, Eq. 5),
+ *   $\tilde\sigma_i = \big(\tilde\sigma_{\max}^{1/\rho} + \tfrac{i}{n}(\tilde\sigma_{\min}^{1/\rho} - \tilde\sigma_{\max}^{1/\rho})\big)^\rho$
+ *   with $\tilde\sigma_{\max} = \tilde\sigma(T)$, $\tilde\sigma_{\min} = \tilde\sigma(t_{\min})$, mapped back by
+ *   `sde.tFromLogSNR` applied to the log-SNR $-2 \log \tilde\sigma_i$.
+ *
  * Endpoints are exactly `T` and `tMin`.
  */
 export function timeSteps(n: number, options: TimeStepsOptions = {}): number[] {
@@ -94,12 +100,13 @@ export function timeSteps(n: number, options: TimeStepsOptions = {}): number[] {
 export type DiscreteSpacing = 'linspace' | 'leading' | 'trailing' | 'quadratic';
 
 /**
- * `numSteps` decreasing step indices out of `0..numTrainSteps−1` for DDPM/DDIM sampling
+ * `numSteps` $= S$ decreasing step indices out of `0..numTrainSteps−1` ($N$ = `numTrainSteps`) for DDPM/DDIM sampling
  * (Song et al. 2021, DDIM Sec. 4.2 and App. D.2):
- * - `'linspace'`: `round(linspace(0, N−1, S))`, reversed — always includes `N−1` and `0`;
- * - `'leading'`: `i · ⌊N/S⌋` for `i = 0..S−1`, reversed (DDIM's original "uniform" skip);
- * - `'trailing'`: `round(N − i·N/S) − 1` for `i = 0..S−1` — always includes `N−1`;
- * - `'quadratic'`: `⌊(linspace(0, √(0.8 N), S))²⌋`, reversed (DDIM's quadratic skip for CIFAR-10).
+ * - `'linspace'`: `round(linspace(0, N−1, S))`, reversed — always includes $N - 1$ and 0;
+ * - `'leading'`: $i\,\lfloor N/S \rfloor$ for $i = 0, \dots, S - 1$, reversed (DDIM's original "uniform" skip);
+ * - `'trailing'`: $\operatorname{round}(N - iN/S) - 1$ for $i = 0, \dots, S - 1$ — always includes $N - 1$;
+ * - `'quadratic'`: $\lfloor u_i^2 \rfloor$ with $u$ = `linspace(0, √(0.8 N), S)`, reversed (DDIM's quadratic skip for CIFAR-10).
+ *
  * Indices are distinct; throws if they cannot be.
  */
 export function discreteTimesteps(

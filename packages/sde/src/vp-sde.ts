@@ -6,12 +6,16 @@ import { batchSize, coefficientTensor, expandToRank, readTimes, type TimeInput }
 import type { Discretization } from './types.js';
 
 /**
- * Variance-preserving SDE (Song et al. 2021, Eq. 11), the continuous limit of DDPM:
- * `dx = −½ β(t) x dt + √β(t) dw`, `β(t) = β_min + t (β_max − β_min)`, `t ∈ [0, 1]`.
+ * Variance-preserving SDE (Song et al. 2021, Eq. 11), the continuous limit of DDPM, on $t \in [0, 1]$:
  *
- * Marginal (Eq. 29): `α(t) = exp(−¼ t² (β_max − β_min) − ½ t β_min)`, `σ(t) = √(1 − α(t)²)`;
- * prior `N(0, I)`. `discretize` is the DDPM ancestral step with `β_i = linspace(β_min/N, β_max/N, N)`
- * (Eq. 47 with `f = (√(1 − β_i) − 1) x`, `G = √β_i`).
+ * $$dx = -\tfrac{1}{2}\beta(t)\,x\,dt + \sqrt{\beta(t)}\,dw, \qquad \beta(t) = \beta_{\min} + t\,(\beta_{\max} - \beta_{\min}).$$
+ *
+ * Marginal (Eq. 29) $p_{0t}(x_t \mid x_0) = \mathcal{N}\big(\alpha(t)\,x_0, \sigma(t)^2 I\big)$ with
+ *
+ * $$\alpha(t) = \exp\!\big(-\tfrac{1}{4} t^2 (\beta_{\max} - \beta_{\min}) - \tfrac{1}{2} t\,\beta_{\min}\big), \qquad \sigma(t) = \sqrt{1 - \alpha(t)^2};$$
+ *
+ * prior $\mathcal{N}(0, I)$. `discretize` is the DDPM ancestral step
+ * (Eq. 47) with the betas $\beta_i$ of `discreteBetas`: $f_i = \big(\sqrt{1 - \beta_i} - 1\big)\,x$, $G_i = \sqrt{\beta_i}$.
  *
  * @example
  * ```ts
@@ -20,9 +24,15 @@ import type { Discretization } from './types.js';
  * ```
  */
 export class VPSDE extends LinearBetaSDE {
-  /** DDPM betas of the discretization, `β_i = linspace(β_min/N, β_max/N, N)` (float64). */
+  /**
+   * The N DDPM betas of the discretization, `linspace(betaMin/N, betaMax/N, N)`, i.e.
+   * $\beta_i = \big(\beta_{\min} + \tfrac{i}{N - 1}(\beta_{\max} - \beta_{\min})\big)/N$ for $i = 0, \dots, N - 1$ (float64).
+   */
   readonly discreteBetas: readonly number[];
 
+  /**
+   * Builds the VP SDE from its options (defaults `betaMin = 0.1`, `betaMax = 20`, `N = 1000`); `N` must exceed `betaMax` so that every DDPM beta stays below 1.
+   */
   constructor(options: VPSDEOptions = {}) {
     super(options);
     const { betaMin, betaMax, N } = this;
@@ -35,15 +45,20 @@ export class VPSDE extends LinearBetaSDE {
     this.discreteBetas = Object.freeze(linspace(betaMin / N, betaMax / N, N));
   }
 
+  /** $g(t) = \sqrt{\beta(t)}$. */
   diffusionCoefficient(t: number): number {
     return Math.sqrt(this.beta(t));
   }
 
+  /** $\sigma(t) = \sqrt{1 - \alpha(t)^2}$, computed as `sqrt(−expm1(2 log α))`. */
   sigma(t: number): number {
     return Math.sqrt(-Math.expm1(2 * this.logMeanCoeff(t)));
   }
 
-  /** Closed form: `α² = sigmoid(λ)`, then solve the quadratic `log α(t) = −½ softplus(−λ)` for t. */
+  /**
+   * Closed form: with $\lambda$ = `logSnr`, $\alpha^2 = \operatorname{sigmoid}(\lambda)$, so
+   * $\log\alpha(t) = -\tfrac{1}{2}\operatorname{softplus}(-\lambda)$, a quadratic in t solved without cancellation.
+   */
   override tFromLogSNR(logSnr: number): number {
     this.checkLogSNR(logSnr);
     const s = softplus(-logSnr); // = −2 log α
@@ -53,8 +68,12 @@ export class VPSDE extends LinearBetaSDE {
   }
 
   /**
-   * DDPM discretization (Song et al. 2021, Eq. 47): with `i = round(t (N−1)/T)`,
-   * `f = (√(1 − β_i) − 1) x`, `G = √β_i`.
+   * DDPM discretization (Song et al. 2021, Eq. 47): with $i = \operatorname{round}\big(t\,(N - 1)/T\big)$ and
+   * $\beta_i$ from `discreteBetas`, $f_i = \big(\sqrt{1 - \beta_i} - 1\big)\,x$ and $G_i = \sqrt{\beta_i}$, so that
+   * $x_{i+1} = \sqrt{1 - \beta_i}\,x_i + \sqrt{\beta_i}\,z_i$.
+   * @param x - `[B, ...]`
+   * @param t - `[B]`, array or number
+   * @returns `f` of the shape of `x`, `G [B]`.
    */
   override discretize(x: tf.Tensor, t: TimeInput): Discretization {
     const times = readTimes(t, batchSize(x), this.T);

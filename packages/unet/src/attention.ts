@@ -6,27 +6,49 @@ import { single } from './primitive-layers.js';
 
 /** Arguments of {@link AttnBlock}. */
 export interface AttnBlockArgs extends SbmLayerArgs {
+  /** Channels C of the input and output (also the width of q, k and v). */
   channels: number;
-  /** GroupNorm groups: 32 (DDPM `AttnBlock`) or min(C/4, 32) (`AttnBlockpp`). */
+  /** GroupNorm groups: 32 (DDPM `AttnBlock`) or $\min(\lfloor C/4 \rfloor, 32)$ (`AttnBlockpp`). */
   numGroups: number;
-  /** Divide the residual sum by √2 (`AttnBlockpp` with skip_rescale). */
+  /** Divide the residual sum by $\sqrt{2}$ (`AttnBlockpp` with `skip_rescale`; false in DDPM). */
   skipRescale: boolean;
-  /** `default_init` scale of the output projection NIN_3 (0 in DDPM and the CIFAR-10 configs). */
+  /**
+   * `default_init` scale of the output projection NIN_3 (`model.init_scale`: 0 in DDPM and the CIFAR-10 configs,
+   * replaced by 1e−10).
+   */
   initScale: number;
 }
 
 /**
- * Single-head spatial self-attention block of DDPM (Ho et al. 2020) and DDPM++/NCSN++ (score_sde `AttnBlock`,
- * `AttnBlockpp`): h = GroupNorm(x); q, k, v = NIN_0..2(h) (1×1 projections); A = softmax_j(q_i·k_j/√C) over
- * the H·W positions; out = x + NIN_3(A v), divided by √2 if `skipRescale`. `[B, H, W, C]` → same.
+ * Single-head spatial self-attention block of DDPM (Ho et al. 2020) and DDPM++/NCSN++ (score_sde `layers.py`
+ * `AttnBlock`, `layerspp.py` `AttnBlockpp`). With $h = \operatorname{GroupNorm}(x)$ and the 1×1 projections
+ * (`NIN_0` … `NIN_2`, weights `[C, C]`) $q = \mathrm{NIN}_0(h)$, $k = \mathrm{NIN}_1(h)$, $v = \mathrm{NIN}_2(h)$
+ * at each of the $N = HW$ positions,
+ *
+ * $$A_{ij} = \operatorname{softmax}_j\Big(\frac{q_i \cdot k_j}{\sqrt{C}}\Big), \qquad
+ *   \mathrm{out}_i = x_i + \mathrm{NIN}_3\Big(\sum_j A_{ij} v_j\Big),$$
+ *
+ * and the output is divided by $\sqrt{2}$ if `skipRescale`. `[B, H, W, C]` → `[B, H, W, C]`.
  */
 export class AttnBlock extends SbmLayer {
+  /**
+   * Name under which tfjs registers and serializes this class (`sbm>AttnBlock` in a saved `model.json`; see
+   * {@link registerUNetLayers}).
+   */
   static readonly className = 'sbm>AttnBlock';
+  /** Channels C of the input and output. */
   readonly channels: number;
+  /** GroupNorm groups (divides C). */
   readonly numGroups: number;
+  /** Whether the residual sum is divided by $\sqrt{2}$. */
   readonly skipRescale: boolean;
+  /** `default_init` scale of the output projection NIN_3. */
   readonly initScale: number;
 
+  /**
+   * Creates the block from `args`: `channels`, `numGroups`, `skipRescale`, `initScale`, optional `name`,
+   * `trainable`.
+   */
   constructor(args: AttnBlockArgs) {
     super(args);
     this.channels = args.channels;

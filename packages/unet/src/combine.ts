@@ -8,22 +8,32 @@ import { conv2dSame, skipSum } from './nn-ops.js';
 export interface CombineArgs extends SbmLayerArgs {
   /** Channels of the input-pyramid image. */
   dim1: number;
-  /** Channels of the features. */
+  /** Channels of the features (and of the projected pyramid image). */
   dim2: number;
+  /** `'cat'`: concatenate on channels (output dim2 · 2 channels); `'sum'`: add (`model.progressive_combine`). */
   method: ProgressiveCombine;
 }
 
 /**
- * Combines the input pyramid with features (score_sde `Combine`, NCSN++ progressive_input 'input_skip'):
- * p' = Conv_0(p) (1×1, dim1 → dim2); returns concat([p', h]) on channels ('cat') or p' + h ('sum').
- * Inputs `[p [B, H, W, dim1], h [B, H, W, dim2]]`.
+ * Combines the input pyramid with features (score_sde `layerspp.py` `Combine`, NCSN++ with
+ * `progressive_input = 'input_skip'`): with the 1×1 convolution $p' = \mathrm{Conv}_0(p)$ (dim1 → dim2, weight
+ * `[1, 1, dim1, dim2]`), the output is the channel concatenation $[p', h]$ (`'cat'`) or $p' + h$ (`'sum'`).
+ * Inputs `[p [B, H, W, dim1], h [B, H, W, dim2]]` → `[B, H, W, 2·dim2]` ('cat') or `[B, H, W, dim2]` ('sum').
  */
 export class Combine extends SbmLayer {
+  /**
+   * Name under which tfjs registers and serializes this class (`sbm>Combine` in a saved `model.json`; see
+   * {@link registerUNetLayers}).
+   */
   static readonly className = 'sbm>Combine';
+  /** Channels of the input-pyramid image. */
   readonly dim1: number;
+  /** Channels of the features. */
   readonly dim2: number;
+  /** `'cat'` (concatenate) or `'sum'` (add). */
   readonly method: ProgressiveCombine;
 
+  /** Creates the layer from `args`: `dim1`, `dim2`, `method`, optional `name`, `trainable`. */
   constructor(args: CombineArgs) {
     super(args);
     this.dim1 = args.dim1;
@@ -55,14 +65,25 @@ export class Combine extends SbmLayer {
 
 /** Arguments of {@link SkipAdd}. */
 export interface SkipAddArgs extends SbmLayerArgs {
+  /** Divide the sum by $\sqrt{2}$ (score_sde's `skip_rescale`). */
   skipRescale: boolean;
 }
 
-/** Sum of two equal-shaped tensors, divided by √2 if `skipRescale` (progressive 'residual' paths). No weights. */
+/**
+ * Sum of two equal-shaped tensors for the progressive `'residual'` paths of NCSN++ (`ncsnpp.py`):
+ * $(a + b)/\sqrt{2}$ if `skipRescale`, else $a + b$. No weights. Inputs `[a, b]`, both `[B, H, W, C]` →
+ * `[B, H, W, C]`.
+ */
 export class SkipAdd extends SbmLayer {
+  /**
+   * Name under which tfjs registers and serializes this class (`sbm>SkipAdd` in a saved `model.json`; see
+   * {@link registerUNetLayers}).
+   */
   static readonly className = 'sbm>SkipAdd';
+  /** Whether the sum is divided by $\sqrt{2}$. */
   readonly skipRescale: boolean;
 
+  /** Creates the layer from `args`: `skipRescale`, optional `name`, `trainable`. */
   constructor(args: SkipAddArgs) {
     super(args);
     this.skipRescale = args.skipRescale;

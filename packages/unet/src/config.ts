@@ -2,7 +2,10 @@ import { SbmArgumentError } from '@sbm/sde';
 
 /** Which reference network: `ddpm` is Ho et al.'s U-Net (`models/ddpm.py`), `ncsnpp` covers DDPM++ and NCSN++. */
 export type Architecture = 'ddpm' | 'ncsnpp';
-/** Nonlinearity of the network (`model.nonlinearity`): SiLU/swish, ReLU, ELU or leaky ReLU with slope 0.2. */
+/**
+ * Nonlinearity of the network (`model.nonlinearity`): SiLU/swish $x \operatorname{sigmoid}(x)$, ReLU, ELU, or
+ * leaky ReLU with slope 0.2 for $x < 0$.
+ */
 export type Nonlinearity = 'swish' | 'relu' | 'elu' | 'lrelu';
 /** Residual block of NCSN++/DDPM++ (`model.resblock_type`). */
 export type ResblockType = 'ddpm' | 'biggan';
@@ -27,7 +30,7 @@ export interface UNetConfig {
   imageSize: number;
   /** `data.num_channels`. */
   numChannels: number;
-  /** `data.centered`: inputs are in [−1, 1]; if false they are in [0, 1] and mapped by x ↦ 2x − 1. */
+  /** `data.centered`: inputs are in [−1, 1]; if false they are in [0, 1] and mapped by $x \mapsto 2x - 1$. */
   centered: boolean;
   /** `model.nf`: base channel count. */
   nf: number;
@@ -45,13 +48,19 @@ export interface UNetConfig {
   conditional: boolean;
   /** `model.nonlinearity`. */
   nonlinearity: Nonlinearity;
-  /** `model.scale_by_sigma`: divide the output by σ (NCSN parameterization, s(x, σ) = net(x, σ)/σ). */
+  /**
+   * `model.scale_by_sigma`: divide the output by σ (NCSN parameterization,
+   * $s_\theta(x, \sigma) = f_\theta(x, \sigma)/\sigma$).
+   */
   scaleBySigma: boolean;
   /** `model.fir`: FIR (upfirdn2d) resampling with `firKernel` instead of nearest/average (NCSN++ only). */
   fir: boolean;
-  /** `model.fir_kernel`: 1-D FIR kernel, used as its normalized outer product. */
+  /**
+   * `model.fir_kernel`: 1-D FIR kernel k, used as its normalized outer product
+   * $k k^\top / \sum_{ij} (k k^\top)_{ij}$.
+   */
   firKernel: number[];
-  /** `model.skip_rescale`: divide residual sums by √2. */
+  /** `model.skip_rescale`: divide residual sums by $\sqrt{2}$, i.e. $(a + b)/\sqrt{2}$ instead of $a + b$. */
   skipRescale: boolean;
   /** `model.resblock_type`. */
   resblockType: ResblockType;
@@ -63,25 +72,28 @@ export interface UNetConfig {
   progressiveCombine: ProgressiveCombine;
   /** `model.embedding_type`: sinusoidal embedding of t, or Gaussian Fourier features of log σ. */
   embeddingType: EmbeddingType;
-  /** `model.fourier_scale`: std of the Gaussian Fourier frequencies. */
+  /** `model.fourier_scale`: standard deviation s of the Gaussian Fourier frequencies $W \sim \mathcal{N}(0, s^2)$. */
   fourierScale: number;
   /** `model.init_scale`: scale of the zero-ish init of the last convolution of each block (0 ↦ 1e−10). */
   initScale: number;
-  /** `model.sigma_min`: smallest σ of the discrete σ table (`sigmas` buffer, used by scale_by_sigma with positional embedding). */
+  /**
+   * `model.sigma_min`: smallest σ of the discrete σ table (`sigmas` buffer, used by scale_by_sigma with positional
+   * embedding).
+   */
   sigmaMin: number;
   /** `model.sigma_max`: largest σ of the discrete σ table. */
   sigmaMax: number;
   /** `model.num_scales`: length of the discrete σ table. */
   numScales: number;
   /**
-   * Number of classes for class conditioning (not in the reference; 0 = unconditional). A class-conditional
-   * model takes labels in {0, …, numClasses}, where `numClasses` itself is the null class used by
+   * Number K of classes for class conditioning (not in the reference; 0 = unconditional). A class-conditional
+   * model takes labels in $\lbrace 0, \dots, K \rbrace$, where K itself is the null class used by
    * classifier-free guidance (Ho & Salimans 2022).
    */
   numClasses: number;
 }
 
-/** Levels of the U-Net (`ch_mult.length`); inputs must have H and W divisible by 2^(levels − 1). */
+/** Number L of levels of the U-Net (`ch_mult.length`); inputs must have H and W divisible by $2^{L-1}$. */
 export function numLevels(config: UNetConfig): number {
   return config.chMult.length;
 }
@@ -243,8 +255,12 @@ export const DEFAULT_UNET_CONFIG: UNetConfig = {
 };
 
 /**
- * The discrete σ table of the reference (`utils.get_sigmas`, the `sigmas` buffer):
- * σ_i = exp(log σ_max + i/(N − 1)·(log σ_min − log σ_max)), i = 0…N − 1 (geometric, decreasing), float64.
+ * The discrete σ table of the reference (`utils.get_sigmas`, the `sigmas` buffer), geometric and decreasing from
+ * $\sigma_{\max}$ to $\sigma_{\min}$ in N = `numScales` steps:
+ *
+ * $$\sigma_i = \exp\Big(\log\sigma_{\max} + \frac{i}{N - 1}\,(\log\sigma_{\min} - \log\sigma_{\max})\Big),$$
+ *
+ * for $i = 0, \dots, N - 1$, as float64 numbers.
  */
 export function referenceSigmas(config: Pick<UNetConfig, 'sigmaMin' | 'sigmaMax' | 'numScales'>): number[] {
   const a = Math.log(config.sigmaMax);

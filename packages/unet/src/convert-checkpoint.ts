@@ -15,6 +15,10 @@ export interface ConvertOptions {
   out: string;
   /** Config of the checkpoint's network. */
   config: UNetConfig;
+  /**
+   * Which weights to convert: `'ema'` (`state['ema'].shadow_params`, the exponential moving average score_sde
+   * samples with; the command line's default) or `'model'` (the raw trained parameters, `state['model']`).
+   */
   weights: WeightSource;
 }
 

@@ -1,3 +1,8 @@
+/**
+ * {@include ../README.md#site}
+ *
+ * @module @sbm/unet
+ */
 export { type PickleGlobal, TorchCheckpoint, type TorchDType, TorchTensorRef } from '@sbm/pth';
 export { AttnBlock, type AttnBlockArgs } from './attention.js';
 export { Combine, type CombineArgs, SkipAdd, type SkipAddArgs } from './combine.js';

@@ -2,31 +2,80 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import type { Nonlinearity } from './config.js';
 
-/** How a weight is initialized, mirroring score_sde's initializers. */
+/**
+ * How a weight is initialized when its layer is built, mirroring score_sde's initializers (`layers.py`
+ * `default_init` / `variance_scaling`, PyTorch's GroupNorm defaults, `torch.randn` for the Fourier frequencies of
+ * `layerspp.py` `GaussianFourierProjection`). One of the four variants below, told apart by `kind`.
+ */
 export type WeightInit =
-  | { kind: 'zeros' }
-  | { kind: 'ones' }
-  /** `default_init(scale)`: variance scaling, fan_avg, uniform; scale 0 is replaced by 1e−10. */
-  | { kind: 'default'; scale: number }
-  /** `torch.randn(shape) * std` (Gaussian Fourier frequencies). */
-  | { kind: 'normal'; std: number };
+  | {
+      /** All zeros: biases and the GroupNorm shift $\beta$. */
+      kind: 'zeros';
+    }
+  | {
+      /** All ones: the GroupNorm scale $\gamma$. */
+      kind: 'ones';
+    }
+  | {
+      /**
+       * score_sde's `default_init(scale)`: variance scaling with fan_avg and a uniform distribution,
+       * $w \sim \mathcal{U}(-a, a)$ with $a = \sqrt{3 s / n}$, $n = (\mathrm{fan_{in}} + \mathrm{fan_{out}})/2$
+       * (for a $k \times k$ convolution $\mathrm{fan_{in}} = k^2 C_{\mathrm{in}}$,
+       * $\mathrm{fan_{out}} = k^2 C_{\mathrm{out}}$).
+       */
+      kind: 'default';
+      /**
+       * The variance scale $s \ge 0$ (1 for most weights, `model.init_scale` for the last layer of a block); 0 is
+       * replaced by 1e−10 as in the reference.
+       */
+      scale: number;
+    }
+  | {
+      /**
+       * Gaussian, `torch.randn(shape) * std`: $w \sim \mathcal{N}(0, \mathrm{std}^2)$ (Fourier frequencies, class
+       * embeddings).
+       */
+      kind: 'normal';
+      /**
+       * Standard deviation of the Gaussian (`model.fourier_scale` for Fourier frequencies, 1 for class embeddings).
+       */
+      std: number;
+    };
 
 /**
- * One weight of a layer. `name` is the PyTorch parameter name relative to the module (e.g. `Conv_0.weight`),
- * so that `<layer name>.<name>` is the key in a score_sde state dict. `shape` is the tfjs layout
- * (HWIO for convolutions, [in, out] for linear maps).
+ * One weight of a layer, as declared by {@link SbmLayer.weightSpecs} before the layer is built (so that parameters
+ * can be counted without allocating them).
  */
 export interface WeightSpec {
+  /**
+   * PyTorch parameter name relative to the reference module, e.g. `Conv_0.weight`, `NIN_1.W`, `GroupNorm_0.bias`;
+   * `<layer name>.<name>` (e.g. `all_modules.7.Conv_0.weight`) is the key in a score_sde state dict, and
+   * `<layer name>/<name>` the tfjs variable name.
+   */
   name: string;
+  /**
+   * Shape in the tfjs layout: `[k, k, Cin, Cout]` (HWIO; PyTorch stores OIHW) for convolutions, `[in, out]`
+   * (PyTorch `nn.Linear` stores `[out, in]`) for dense and NIN maps, `[C]` for biases and GroupNorm parameters.
+   */
   shape: number[];
+  /** How the weight is initialized when the layer is built. */
   init: WeightInit;
   /** False for weights that are not trained (`requires_grad=False`, e.g. Fourier frequencies). */
   trainable?: boolean;
 }
 
-/** The constructor arguments common to every sbm layer. */
+/** The constructor arguments common to every sbm layer (passed on to tfjs's `Layer`). */
 export interface SbmLayerArgs {
+  /**
+   * Layer name, the prefix of its weights' names. {@link createUNet} names each reference module
+   * `all_modules.<i>` like score_sde's `nn.ModuleList`, so that weight names are state-dict keys. Default: derived
+   * from the class name and a counter, e.g. `sbm_group_norm_3`.
+   */
   name?: string;
+  /**
+   * Whether the layer's weights are updated in training (tfjs `Layer.trainable`). Default true; weights whose
+   * {@link WeightSpec.trainable} is false (the Fourier frequencies) stay frozen either way.
+   */
   trainable?: boolean;
 }
 
@@ -54,6 +103,10 @@ function initializer(init: WeightInit) {
 export abstract class SbmLayer extends tfl.layers.Layer {
   private readonly vars = new Map<string, tfl.LayerVariable>();
 
+  /**
+   * Creates the layer from `args` (`name`, `trainable`; see {@link SbmLayerArgs}); weights are made when tfjs
+   * builds it.
+   */
   constructor(args: SbmLayerArgs = {}) {
     // tfjs derives default names from the class name, which holds the `sbm>` namespace (not a valid name).
     super({

@@ -1,23 +1,32 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
- * Group normalization (Wu & He 2018, eq. 1–2), as `nn.GroupNorm`: per example b and group g of C/G
- * channels, with n = H·W·C/G values,
+ * Group normalization (Wu & He 2018, eq. 1–2), as PyTorch's `nn.GroupNorm` (used throughout score_sde): per
+ * example b and group g of C/G channels, over the group's $n = HWC/G$ values,
  *
- *   μ = (1/n) Σ x,  σ² = (1/n) Σ (x − μ)²  (biased),  x̂ = (x − μ)/√(σ² + eps),  y = γ·x̂ + β.
+ * $$\mu = \frac{1}{n} \sum x, \qquad \sigma^2 = \frac{1}{n} \sum (x - \mu)^2 \ \text{(biased)},$$
+ *
+ * $$\hat{x} = \frac{x - \mu}{\sqrt{\sigma^2 + \epsilon}}, \qquad y = \gamma \hat{x} + \beta.$$
  *
  * Written for the wasm and cpu backends: the means over H·W are global average pools (XNNPACK on
  * wasm) instead of reductions over middle axes (a transpose and a reduction each), and the gradient
  * is the closed form (tfjs `customGrad`), which needs 2 such pools and 5 elementwise passes instead
  * of autodiff through `moments`:
  *
- *   dβ = Σ_{b,hw} dy,  dγ = Σ_{b,hw} dy·x̂,
- *   dx = (γ·dy − mean_g(γ·dy) − x̂·mean_g(γ·dy·x̂)) / √(σ² + eps),
+ * $$\frac{\partial L}{\partial \beta} = \sum_{b,hw} \delta, \qquad
+ *   \frac{\partial L}{\partial \gamma} = \sum_{b,hw} \delta \hat{x},$$
  *
- * where mean_g averages over the n values of the example's group. First-order gradients only (the
- * closed form is not itself differentiated).
+ * $$\frac{\partial L}{\partial x} = \frac{\gamma\delta - \operatorname{mean}_g(\gamma\delta)
+ *     - \hat{x} \operatorname{mean}_g(\gamma\delta\hat{x})}{\sqrt{\sigma^2 + \epsilon}},$$
  *
- * @param x - `[B, H, W, C]`; `gamma`, `beta` - `[C]`; `groups` divides C.
+ * with $\delta = \partial L / \partial y$ and $\operatorname{mean}_g$ the average over the n values of the
+ * example's group. First-order gradients only (the closed form is not itself differentiated).
+ *
+ * @param x - `[B, H, W, C]`.
+ * @param gamma - scale $\gamma$, `[C]`.
+ * @param beta - shift $\beta$, `[C]`.
+ * @param groups - number of groups G; must divide C.
+ * @param eps - $\epsilon$ added to the variance (score_sde: 1e−6).
  * @returns `[B, H, W, C]`.
  */
 export function groupNorm(

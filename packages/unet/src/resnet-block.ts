@@ -16,39 +16,63 @@ import { averageDownsample2d, firDownsample2d, firUpsample2d, nearestUpsample2d 
 
 /** Arguments shared by {@link ResnetBlockDDPM} and {@link ResnetBlockBigGAN}. */
 export interface ResnetBlockArgs extends SbmLayerArgs {
+  /** Input channels Cin. */
   inCh: number;
+  /** Output channels Cout (`out_ch`); a shortcut projection is added when it differs from Cin. */
   outCh: number;
   /** Width of the time embedding (4·nf); the block owns `Dense_0` whether or not an embedding is passed. */
   tembDim: number;
   /** Groups of GroupNorm_0 (over inCh) and GroupNorm_1 (over outCh). */
   numGroups: [number, number];
+  /** Dropout rate in [0, 1) before Conv_1 (`model.dropout`), applied only in training. */
   dropout: number;
+  /** Divide the residual sum by $\sqrt{2}$ (`model.skip_rescale`; false in DDPM). */
   skipRescale: boolean;
   /** `default_init` scale of Conv_1 (0 in DDPM and the CIFAR-10 configs). */
   initScale: number;
+  /** The block's nonlinearity act (`model.nonlinearity`). */
   nonlinearity: Nonlinearity;
 }
 
 /** Arguments of {@link ResnetBlockBigGAN}. */
 export interface ResnetBlockBigGANArgs extends ResnetBlockArgs {
+  /** Upsample both paths by 2 (`up=True` in `ResnetBlockBigGANpp`). Default false. */
   up?: boolean;
+  /** Downsample both paths by 2 (`down=True`). Default false; at most one of `up` and `down` is set. */
   down?: boolean;
+  /**
+   * Resample with the FIR filter of `firKernel` (`model.fir`) instead of nearest neighbour / average pooling.
+   * Default false.
+   */
   fir?: boolean;
+  /** 1-D FIR kernel (`model.fir_kernel`), default `[1, 3, 3, 1]`; see {@link setupFirKernel}. */
   firKernel?: number[];
 }
 
 type Resample = ((x: tf.Tensor4D) => tf.Tensor4D) | null;
 
 abstract class ResnetBlockBase extends SbmLayer {
+  /** Input channels Cin. */
   readonly inCh: number;
+  /** Output channels Cout. */
   readonly outCh: number;
+  /** Width of the time embedding (input of `Dense_0`). */
   readonly tembDim: number;
+  /** Groups of GroupNorm_0 (over Cin) and GroupNorm_1 (over Cout). */
   readonly numGroups: [number, number];
+  /** Dropout rate before Conv_1 (training only). */
   readonly dropout: number;
+  /** Whether the residual sum is divided by $\sqrt{2}$. */
   readonly skipRescale: boolean;
+  /** `default_init` scale of Conv_1. */
   readonly initScale: number;
+  /** The nonlinearity act. */
   readonly nonlinearity: Nonlinearity;
 
+  /**
+   * Creates the block from `args`: `inCh`, `outCh`, `tembDim`, `numGroups`, `dropout`, `skipRescale`, `initScale`,
+   * `nonlinearity`, optional `name`, `trainable`.
+   */
   constructor(args: ResnetBlockArgs) {
     super(args);
     this.inCh = args.inCh;
@@ -61,6 +85,11 @@ abstract class ResnetBlockBase extends SbmLayer {
     this.nonlinearity = args.nonlinearity;
   }
 
+  /**
+   * The weights both block types have, in PyTorch registration order: `GroupNorm_0` `[Cin]`, `Conv_0` 3×3 Cin →
+   * Cout, `Dense_0` `[tembDim, Cout]`, `GroupNorm_1` `[Cout]`, `Conv_1` 3×3 Cout → Cout
+   * (`default_init(initScale)`).
+   */
   protected mainSpecs(): WeightSpec[] {
     return [
       ...groupNormSpecs('GroupNorm_0.', this.inCh),
@@ -101,6 +130,7 @@ abstract class ResnetBlockBase extends SbmLayer {
     });
   }
 
+  /** The constructor arguments, as tfjs serializes them into `model.json` (read back by `fromConfig`). */
   override getConfig(): tf.serialization.ConfigDict {
     return {
       ...super.getConfig(),
@@ -117,12 +147,24 @@ abstract class ResnetBlockBase extends SbmLayer {
 }
 
 /**
- * The residual block of DDPM (Ho et al. 2020; score_sde `ResnetBlockDDPM` and `ResnetBlockDDPMpp`):
- * h = Conv_0(act(GN_0(x))) + Dense_0(act(temb)); h = Conv_1(Dropout(act(GN_1(h))));
- * out = NIN_0(x) + h if Cin ≠ Cout else x + h, divided by √2 if `skipRescale`.
- * Inputs `x [B, H, W, Cin]` or `[x, temb [B, tembDim]]` → `[B, H, W, Cout]`.
+ * The residual block of DDPM (Ho et al. 2020; score_sde `layers.py` `ResnetBlockDDPM` and `layerspp.py`
+ * `ResnetBlockDDPMpp`), with GN the group norms, act the nonlinearity and $t_{\mathrm{emb}}$ the time embedding:
+ *
+ * $$\begin{aligned}
+ *   h &= \mathrm{Conv}_0\big(\operatorname{act}(\mathrm{GN}_0(x))\big)
+ *     + \mathrm{Dense}_0\big(\operatorname{act}(t_{\mathrm{emb}})\big), \\
+ *   h &= \mathrm{Conv}_1\big(\operatorname{Dropout}(\operatorname{act}(\mathrm{GN}_1(h)))\big), \\
+ *   \mathrm{out} &= \big(S(x) + h\big) / \sqrt{2} \ \text{ if skipRescale, else } S(x) + h,
+ * \end{aligned}$$
+ *
+ * where the shortcut $S(x)$ is the 1×1 projection $\mathrm{NIN}_0(x)$ if Cin ≠ Cout, else $x$; the Dense_0 term
+ * is left out when no embedding is passed. Inputs `x [B, H, W, Cin]` or `[x, temb [B, tembDim]]` → `[B, H, W, Cout]`.
  */
 export class ResnetBlockDDPM extends ResnetBlockBase {
+  /**
+   * Name under which tfjs registers and serializes this class (`sbm>ResnetBlockDDPM` in a saved `model.json`; see
+   * {@link registerUNetLayers}).
+   */
   static readonly className = 'sbm>ResnetBlockDDPM';
 
   weightSpecs(): WeightSpec[] {
@@ -147,18 +189,38 @@ export class ResnetBlockDDPM extends ResnetBlockBase {
 }
 
 /**
- * The BigGAN-style residual block of DDPM++/NCSN++ (Brock et al. 2019; score_sde `ResnetBlockBigGANpp`):
- * like {@link ResnetBlockDDPM} but it can resample by 2 (`up`/`down`, FIR or nearest/average) both paths right
- * after act(GN_0(x)), and the shortcut is a 1×1 conv (`Conv_2`) when Cin ≠ Cout or when resampling.
- * Inputs `x [B, H, W, Cin]` or `[x, temb]` → `[B, H', W', Cout]` with H' = 2H (up), H/2 (down) or H.
+ * The BigGAN-style residual block of DDPM++/NCSN++ (Brock et al. 2019; score_sde `layerspp.py`
+ * `ResnetBlockBigGANpp`): like {@link ResnetBlockDDPM}, but with a resampling R by 2 (`up`/`down`, FIR or
+ * nearest/average; identity otherwise) applied to both paths right after the first normalization,
+ *
+ * $$\begin{aligned}
+ *   h &= \mathrm{Conv}_0\big(R(\operatorname{act}(\mathrm{GN}_0(x)))\big)
+ *     + \mathrm{Dense}_0\big(\operatorname{act}(t_{\mathrm{emb}})\big), \\
+ *   h &= \mathrm{Conv}_1\big(\operatorname{Dropout}(\operatorname{act}(\mathrm{GN}_1(h)))\big), \\
+ *   \mathrm{out} &= \big(S(R(x)) + h\big) / \sqrt{2} \ \text{ if skipRescale, else } S(R(x)) + h,
+ * \end{aligned}$$
+ *
+ * where the shortcut $S$ is the 1×1 convolution `Conv_2` when Cin ≠ Cout or when resampling, else the identity.
+ * Inputs `x [B, H, W, Cin]` or `[x, temb [B, tembDim]]` → `[B, H', W', Cout]` with H' = 2H (up), H/2 (down) or H.
  */
 export class ResnetBlockBigGAN extends ResnetBlockBase {
+  /**
+   * Name under which tfjs registers and serializes this class (`sbm>ResnetBlockBigGAN` in a saved `model.json`; see
+   * {@link registerUNetLayers}).
+   */
   static readonly className = 'sbm>ResnetBlockBigGAN';
+  /** Whether the block upsamples by 2. */
   readonly up: boolean;
+  /** Whether the block downsamples by 2. */
   readonly down: boolean;
+  /** Whether resampling uses the FIR filter (else nearest neighbour / average pooling). */
   readonly fir: boolean;
+  /** The 1-D FIR kernel (a copy of the argument, default `[1, 3, 3, 1]`). */
   readonly firKernel: number[];
 
+  /**
+   * Creates the block from `args`: those of {@link ResnetBlockArgs} plus optional `up`, `down`, `fir`, `firKernel`.
+   */
   constructor(args: ResnetBlockBigGANArgs) {
     super(args);
     this.up = args.up ?? false;
@@ -191,6 +253,7 @@ export class ResnetBlockBigGAN extends ResnetBlockBase {
     return [x[0]!, scale(x[1]!), scale(x[2]!), this.outCh];
   }
 
+  /** The constructor arguments, as tfjs serializes them into `model.json` (read back by `fromConfig`). */
   override getConfig(): tf.serialization.ConfigDict {
     return { ...super.getConfig(), up: this.up, down: this.down, fir: this.fir, firKernel: this.firKernel };
   }

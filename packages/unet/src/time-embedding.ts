@@ -5,11 +5,17 @@ import { single } from './primitive-layers.js';
 
 /**
  * Sinusoidal embedding of time steps (Vaswani et al. 2017 as used by DDPM, Ho et al. 2020; score_sde
- * `get_timestep_embedding`): with h = dim/2 and ω_i = exp(−i·ln(10000)/(h − 1)), i = 0…h−1,
- * emb(t) = [sin(t·ω_0), …, sin(t·ω_{h−1}), cos(t·ω_0), …, cos(t·ω_{h−1})] (zero-padded if dim is odd).
- * The frequencies are rounded to float32 as in the reference.
+ * `layers.py` `get_timestep_embedding`): with $h = \lfloor \mathrm{dim}/2 \rfloor$ frequencies
+ *
+ * $$\omega_i = \exp\Big(-\frac{i \ln 10000}{h - 1}\Big), \quad i = 0, \dots, h - 1,$$
+ *
+ * $$\operatorname{emb}(t) = \big[\sin(t\omega_0), \dots, \sin(t\omega_{h-1}),
+ *   \cos(t\omega_0), \dots, \cos(t\omega_{h-1})\big],$$
+ *
+ * zero-padded by one column if dim is odd. The frequencies are rounded to float32 as in the reference.
  *
  * @param t - `[B]` time steps (any real values, e.g. 999·t for continuous VP training).
+ * @param dim - embedding width (score_sde uses `nf`); at least 4 so that $h - 1 > 0$.
  * @returns `[B, dim]`.
  */
 export function positionalEmbedding(t: tf.Tensor1D, dim: number): tf.Tensor2D {
@@ -32,14 +38,21 @@ export function positionalEmbedding(t: tf.Tensor1D, dim: number): tf.Tensor2D {
 
 /** Arguments of {@link PositionalEmbedding}. */
 export interface PositionalEmbeddingArgs extends SbmLayerArgs {
+  /** Embedding width (score_sde uses `nf`). */
   dim: number;
 }
 
-/** Layer form of {@link positionalEmbedding}: t `[B]` → `[B, dim]`. No weights. */
+/** Layer form of {@link positionalEmbedding} (the DDPM/DDPM++ time embedding): t `[B]` → `[B, dim]`. No weights. */
 export class PositionalEmbedding extends SbmLayer {
+  /**
+   * Name under which tfjs registers and serializes this class (`sbm>PositionalEmbedding` in a saved `model.json`;
+   * see {@link registerUNetLayers}).
+   */
   static readonly className = 'sbm>PositionalEmbedding';
+  /** Embedding width. */
   readonly dim: number;
 
+  /** Creates the layer from `args`: `dim`, optional `name`, `trainable`. */
   constructor(args: PositionalEmbeddingArgs) {
     super(args);
     this.dim = args.dim;
@@ -64,21 +77,36 @@ export class PositionalEmbedding extends SbmLayer {
 
 /** Arguments of {@link GaussianFourierProjection}. */
 export interface GaussianFourierProjectionArgs extends SbmLayerArgs {
+  /** Number n of random frequencies (score_sde's `embedding_size`, `nf` in NCSN++); the output has 2n features. */
   embeddingSize: number;
-  /** Std of the random frequencies W ~ N(0, scale²) (`model.fourier_scale`, 16 for NCSN++). */
+  /**
+   * Standard deviation s of the random frequencies $W \sim \mathcal{N}(0, s^2)$ (`model.fourier_scale`, 16 for
+   * NCSN++).
+   */
   scale: number;
 }
 
 /**
- * Gaussian Fourier features of the noise level (Tancik et al. 2020; Song et al. 2021, NCSN++), applied to
- * log σ as in score_sde: with fixed W ~ N(0, scale²) `[n]`, emb(σ) = [sin(2π·log σ·W), cos(2π·log σ·W)].
- * W is not trained. σ `[B]` → `[B, 2n]`.
+ * Gaussian Fourier features of the noise level (Tancik et al. 2020; Song et al. 2021, NCSN++; score_sde
+ * `layerspp.py` `GaussianFourierProjection`), applied to $\log \sigma$ as score_sde's NCSN++ does: with fixed
+ * random frequencies $W \sim \mathcal{N}(0, s^2 I)$, weight `W` `[n]`,
+ *
+ * $$\operatorname{emb}(\sigma) = \big[\sin(2\pi W \log\sigma),\ \cos(2\pi W \log\sigma)\big].$$
+ *
+ * W is not trained (`requires_grad=False`). σ `[B]` (σ > 0) → `[B, 2n]`.
  */
 export class GaussianFourierProjection extends SbmLayer {
+  /**
+   * Name under which tfjs registers and serializes this class (`sbm>GaussianFourierProjection` in a saved
+   * `model.json`; see {@link registerUNetLayers}).
+   */
   static readonly className = 'sbm>GaussianFourierProjection';
+  /** Number n of frequencies (output width 2n). */
   readonly embeddingSize: number;
+  /** Standard deviation of the frequencies at initialization. */
   readonly scale: number;
 
+  /** Creates the layer from `args`: `embeddingSize`, `scale`, optional `name`, `trainable`. */
   constructor(args: GaussianFourierProjectionArgs) {
     super(args);
     this.embeddingSize = args.embeddingSize;
@@ -110,20 +138,30 @@ export class GaussianFourierProjection extends SbmLayer {
 
 /** Arguments of {@link ClassEmbedding}. */
 export interface ClassEmbeddingArgs extends SbmLayerArgs {
+  /** Number K of real classes; the table has K + 1 rows, row K being the null class. */
   numClasses: number;
+  /** Width of the time embedding the class embedding is added to (4·nf in the U-Net). */
   dim: number;
 }
 
 /**
  * Learned class embedding added to the time embedding, for class-conditional and classifier-free guided
- * models (Ho & Salimans 2022): temb + E[label], E `[numClasses + 1, dim]`, where label `numClasses` is the
- * null (unconditional) class. Not part of the score_sde reference. Inputs `[temb [B, dim], labels [B]]`.
+ * models (Ho & Salimans 2022): $t_{\mathrm{emb}} + E_y$ for label $y \in \lbrace 0, \dots, K \rbrace$, with the table
+ * `weight` E `[K + 1, dim]` (init $\mathcal{N}(0, 1)$, K = numClasses), where label K is the null (unconditional)
+ * class. Not part of the score_sde reference. Inputs `[temb [B, dim], labels [B]]` → `[B, dim]`.
  */
 export class ClassEmbedding extends SbmLayer {
+  /**
+   * Name under which tfjs registers and serializes this class (`sbm>ClassEmbedding` in a saved `model.json`; see
+   * {@link registerUNetLayers}).
+   */
   static readonly className = 'sbm>ClassEmbedding';
+  /** Number K of real classes (label K is the null class). */
   readonly numClasses: number;
+  /** Embedding width. */
   readonly dim: number;
 
+  /** Creates the layer from `args`: `numClasses`, `dim`, optional `name`, `trainable`. */
   constructor(args: ClassEmbeddingArgs) {
     super(args);
     this.numClasses = args.numClasses;

@@ -8,7 +8,10 @@ import { sbmLayers, wireUNet } from './unet-graph.js';
 
 /** Options of {@link UNet.predict}. */
 export interface PredictOptions {
-  /** Class labels `[B]` in {0, …, numClasses} (numClasses = null class); only for class-conditional models. */
+  /**
+   * Class labels `[B]` (int32) in $\lbrace 0, \dots, K \rbrace$, K = `config.numClasses` being the null class; only
+   * for class-conditional models.
+   */
   labels?: tf.Tensor1D;
   /** Training mode (dropout on). Default false. */
   training?: boolean;
@@ -25,8 +28,13 @@ const METADATA_KEY = 'sbmUNetConfig';
 export class UNet {
   /** The underlying tfjs-layers model (trainable with any tfjs optimizer). */
   readonly model: tfl.LayersModel;
+  /** The hyper-parameters the network was built from (saved with the model by {@link UNet.save}). */
   readonly config: UNetConfig;
 
+  /**
+   * Wraps a tfjs-layers `model` built from `config` (its inputs and output as described above). Use
+   * {@link createUNet}, {@link loadUNet} or {@link importScoreSdeCheckpoint} rather than calling this directly.
+   */
   constructor(model: tfl.LayersModel, config: UNetConfig) {
     this.model = model;
     this.config = config;
@@ -35,8 +43,10 @@ export class UNet {
   /**
    * Evaluates the network, after checking every input.
    *
-   * @param x - `[B, H, W, C]` with C = config.numChannels and H, W multiples of 2^(levels − 1).
+   * @param x - `[B, H, W, C]` with C = config.numChannels and H, W multiples of $2^{L-1}$,
+   *   L = `config.chMult.length`.
    * @param t - `[B]` time steps (positional embedding) or noise levels σ > 0 (Fourier embedding).
+   * @param options - class `labels` and `training` mode.
    * @returns `[B, H, W, C]`.
    * @throws SbmArgumentError naming `x`, `t` or `options.labels`.
    */
@@ -129,8 +139,8 @@ export class UNet {
   }
 
   /**
-   * Saves the model through a tfjs IO handler (e.g. {@link fileSystemIO}); the {@link UNetConfig} is stored in
-   * the model's user-defined metadata so that {@link loadUNet} restores the wrapper.
+   * Saves the model through a tfjs IO handler (e.g. {@link @sbm/unet/node!fileSystemIO}); the {@link UNetConfig} is
+   * stored in the model's user-defined metadata so that {@link loadUNet} restores the wrapper.
    */
   async save(handler: tf.io.IOHandler): Promise<tf.io.SaveResult> {
     this.model.setUserDefinedMetadata({ [METADATA_KEY]: this.config as unknown as Record<string, unknown> });
@@ -140,7 +150,7 @@ export class UNet {
 
 /**
  * Builds a score network with freshly initialized weights (score_sde's initializers: `default_init` variance
- * scaling, zero biases, unit GroupNorm scales, N(0, scale²) Fourier frequencies).
+ * scaling, zero biases, unit GroupNorm scales, $\mathcal{N}(0, s^2)$ Fourier frequencies with s = `fourierScale`).
  *
  * @example
  * ```ts
@@ -176,7 +186,7 @@ export function countUNetParameters(config: UNetConfig): number {
   return sbmLayers(layers).reduce((n, layer) => n + countWeights(layer.weightSpecs()), 0);
 }
 
-/** Loads a network saved by {@link UNet.save} (any tfjs IO handler, e.g. {@link fileSystemIO}). */
+/** Loads a network saved by {@link UNet.save} (any tfjs IO handler, e.g. {@link @sbm/unet/node!fileSystemIO}). */
 export async function loadUNet(handler: tf.io.IOHandler): Promise<UNet> {
   registerUNetLayers();
   const model = await tfl.loadLayersModel(handler);

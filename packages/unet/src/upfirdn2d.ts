@@ -1,8 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 /**
- * The 2-D FIR filter of a 1-D kernel k: K = k kᵀ / Σ(k kᵀ) (StyleGAN2 `_setup_kernel`, as in score_sde's
- * `up_or_down_sampling.py`). A 2-D kernel (array of rows) is only normalized. Returns float64 rows.
+ * The 2-D FIR filter of a 1-D kernel k (StyleGAN2 `_setup_kernel`, as in score_sde's `up_or_down_sampling.py`):
+ *
+ * $$K = \frac{k k^\top}{\sum_{ij} (k k^\top)_{ij}},$$
+ *
+ * so that K sums to 1 (e.g. k = `[1, 3, 3, 1]` gives a 4×4 binomial filter). A 2-D kernel (array of rows) is only
+ * divided by its sum. Returns the rows of K as float64 numbers.
  */
 export function setupFirKernel(kernel: readonly number[] | readonly (readonly number[])[]): number[][] {
   const rows: number[][] = Array.isArray(kernel[0])
@@ -13,12 +17,21 @@ export function setupFirKernel(kernel: readonly number[] | readonly (readonly nu
 }
 
 /**
- * upfirdn2d (StyleGAN2): upsample by zero insertion (factor `up`), pad by `pad0` before and `pad1` after in
- * H and W, convolve with the FIR filter K (a true convolution, i.e. K flipped), keep every `down`-th pixel.
- * Output size: ⌊(H·up + pad0 + pad1 − kh)/down⌋ + 1.
+ * upfirdn2d (StyleGAN2, Karras et al. 2020; score_sde `up_or_down_sampling.py` `upfirdn2d`), channel by channel:
+ * upsample by zero insertion (factor u = `up`), zero-pad by $p_0$ = `pad0` before and $p_1$ = `pad1` after in H
+ * and W, convolve with the FIR filter K (a true convolution, i.e. K flipped), keep every d-th pixel (d = `down`):
+ *
+ * $$y = \big(K * \operatorname{pad}_{p_0, p_1}(\uparrow_u x)\big)\downarrow_d, \qquad
+ *   H' = \Big\lfloor \frac{u H + p_0 + p_1 - k_h}{d} \Big\rfloor + 1$$
+ *
+ * (and W' likewise with $k_w$).
  *
  * @param x - `[B, H, W, C]`.
  * @param kernel - 2-D filter rows `[kh][kw]` (already normalized and gained).
+ * @param up - upsampling factor u ≥ 1 (1: none).
+ * @param down - downsampling factor d ≥ 1 (1: none).
+ * @param pad0 - zero padding before the first row and column, ≥ 0.
+ * @param pad1 - zero padding after the last row and column, ≥ 0.
  * @returns `[B, H', W', C]`.
  */
 export function upfirdn2d(
@@ -65,7 +78,9 @@ export function upfirdn2d(
 }
 
 /**
- * FIR upsampling by 2 (`upsample_2d`): upfirdn2d with K·4, up 2, pads ((p+1)/2 + 1, p/2), p = kh − 2.
+ * FIR upsampling by 2 (score_sde `up_or_down_sampling.py` `upsample_2d`): {@link upfirdn2d} with the filter 4K
+ * (K from {@link setupFirKernel}; the gain 4 keeps the mean after zero insertion), up = 2 and pads
+ * $p_0 = \lfloor (p+1)/2 \rfloor + 1$, $p_1 = \lfloor p/2 \rfloor$, where $p = k_h - 2$.
  * `[B, H, W, C]` → `[B, 2H, 2W, C]`.
  */
 export function firUpsample2d(x: tf.Tensor4D, firKernel: readonly number[]): tf.Tensor4D {
@@ -76,8 +91,9 @@ export function firUpsample2d(x: tf.Tensor4D, firKernel: readonly number[]): tf.
 }
 
 /**
- * FIR downsampling by 2 (`downsample_2d`): upfirdn2d with K, down 2, pads ((p+1)/2, p/2), p = kh − 2.
- * `[B, H, W, C]` → `[B, H/2, W/2, C]`.
+ * FIR downsampling by 2 (score_sde `up_or_down_sampling.py` `downsample_2d`): {@link upfirdn2d} with the filter K
+ * (from {@link setupFirKernel}), down = 2 and pads $p_0 = \lfloor (p+1)/2 \rfloor$, $p_1 = \lfloor p/2 \rfloor$,
+ * where $p = k_h - 2$. `[B, H, W, C]` → `[B, H/2, W/2, C]`.
  */
 export function firDownsample2d(x: tf.Tensor4D, firKernel: readonly number[]): tf.Tensor4D {
   const factor = 2;
@@ -87,8 +103,10 @@ export function firDownsample2d(x: tf.Tensor4D, firKernel: readonly number[]): t
 }
 
 /**
- * Fused 3×3 convolution followed by FIR downsampling (`conv_downsample_2d`): FIR-filter with pads
- * ((p+1)/2, p/2), p = (kh − 2) + (k − 1), then a stride-2 'valid' convolution with `weight` `[k, k, Cin, Cout]`.
+ * Fused FIR filter and stride-2 convolution (score_sde `up_or_down_sampling.py` `conv_downsample_2d`): filter with
+ * K (no resampling) and pads $p_0 = \lfloor (p+1)/2 \rfloor$, $p_1 = \lfloor p/2 \rfloor$, where
+ * $p = (k_h - 2) + (k - 1)$ for the kernel size k of `weight`, then a stride-2 'valid' convolution with `weight`
+ * `[k, k, Cin, Cout]` (no bias). `[B, H, W, Cin]` → `[B, H/2, W/2, Cout]`.
  */
 export function firConvDownsample2d(
   x: tf.Tensor4D,
@@ -105,9 +123,10 @@ export function firConvDownsample2d(
 }
 
 /**
- * Fused upsampling by 2 and 3×3 convolution (`upsample_conv_2d`): a stride-2 transposed convolution with
- * `weight` `[k, k, Cin, Cout]` (output (H−1)·2 + k), then FIR-filtering with K·4 and pads
- * ((p+1)/2 + 1, p/2 + 1), p = (kh − 2) − (k − 1). `[B, H, W, Cin]` → `[B, 2H, 2W, Cout]`.
+ * Fused upsampling by 2 and convolution (score_sde `up_or_down_sampling.py` `upsample_conv_2d`): a stride-2
+ * transposed convolution with `weight` `[k, k, Cin, Cout]` (no bias; output size $2(H - 1) + k$), then filtering
+ * with 4K (no resampling) and pads $p_0 = \lfloor (p+1)/2 \rfloor + 1$, $p_1 = \lfloor p/2 \rfloor + 1$, where
+ * $p = (k_h - 2) - (k - 1)$. `[B, H, W, Cin]` → `[B, 2H, 2W, Cout]`.
  */
 export function firUpsampleConv2d(
   x: tf.Tensor4D,

@@ -18,15 +18,21 @@ import { readFidStatistics, writeFidStatistics } from '../npz.js';
 
 /** Where the CLI writes (a `process.stdout`-like stream). */
 export interface CliStream {
+  /** Writes `text` as given (lines end in `\n`; a progress bar on a terminal rewrites its line with `\r`). */
   write(text: string): unknown;
+  /** Whether the stream is a terminal: then progress is a bar redrawn every 200 ms, else a line every 10 s. */
   readonly isTTY?: boolean;
 }
 
 /** The process around the CLI: output streams, environment, stop signal. */
 export interface CliIo {
+  /** Results, help and (with `--jsonl`) every event; default `process.stdout`. */
   out?: CliStream;
+  /** Progress, information and error messages; default `process.stderr`. */
   err?: CliStream;
+  /** Environment read for `SBM_FID_WEIGHTS` ({@link WEIGHTS_ENV}); default `process.env`. */
   env?: Record<string, string | undefined>;
+  /** Stops the measurement between batches (the command then fails with the signal's reason, exit code 1). */
   signal?: AbortSignal;
 }
 
@@ -98,6 +104,7 @@ ${COMMON_HELP}`,
 
 /** A command-line mistake: printed with a pointer to the usage, exit code 2. */
 export class UsageError extends Error {
+  /** Always `'UsageError'`. */
   override readonly name = 'UsageError';
 }
 

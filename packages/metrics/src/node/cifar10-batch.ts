@@ -35,15 +35,24 @@ export const CIFAR10_TEST_FILES: readonly string[] = Object.freeze(['test_batch.
 
 /** One parsed batch: `images` is `[count, 32, 32, 3]` HWC uint8, `labels` is `[count]` in 0–9. */
 export interface Cifar10Batch {
+  /** Number of records parsed from this file (10 000 for a full CIFAR-10 batch). */
   count: number;
+  /**
+   * The images, `[count, 32, 32, 3]` HWC uint8 row-major (0–255); with a `target`, the target's whole array,
+   * these images at its `offset`.
+   */
   images: Uint8Array;
+  /** The labels, `[count]` in 0–9 (indices into {@link CIFAR10_CLASSES}); with a `target`, the target's whole array. */
   labels: Uint8Array;
 }
 
 /** Where {@link parseCifar10Batch} writes: preallocated arrays and the first record's index in them. */
 export interface Cifar10Target {
+  /** Room for at least `offset + count` images of {@link CIFAR10_IMAGE_BYTES} bytes each, HWC uint8. */
   images: Uint8Array;
+  /** Room for at least `offset + count` labels. */
   labels: Uint8Array;
+  /** Index (in images, not bytes) at which the first record of the file is written. */
   offset: number;
 }
 

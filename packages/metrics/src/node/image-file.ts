@@ -4,8 +4,11 @@ import { PNG } from 'pngjs';
 
 /** A decoded image: `rgba` is `[height, width, 4]` row-major uint8 (alpha is ignored downstream). */
 export interface DecodedImage {
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
+  /** The pixels, `[height, width, 4]` row-major RGBA uint8 (0–255), top row first. */
   rgba: Uint8Array;
 }
 

@@ -12,9 +12,13 @@ import { decodeImage, IMAGE_EXTENSIONS, rgbUnitFloats } from './image-file.js';
 
 /** A batch of same-sized RGB images in [0, 1]: `pixels` is `[count, height, width, 3]` HWC float32. */
 export interface ImageBatch {
+  /** The images, `[count, height, width, 3]` HWC float32 row-major, values `v / 255` in [0, 1]. */
   pixels: Float32Array;
+  /** Number of images in the batch (at most the requested `batchSize`). */
   count: number;
+  /** Height in pixels of every image of the batch. */
   height: number;
+  /** Width in pixels of every image of the batch. */
   width: number;
 }
 

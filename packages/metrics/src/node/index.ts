@@ -1,3 +1,9 @@
+/**
+ * The Node-only part of `@sbm/metrics`: reading PNG/JPEG files, image folders and CIFAR-10 batches, measuring images
+ * with the FID Inception network, and the `sbm-metrics` command line (`runMetricsCli`).
+ *
+ * @module @sbm/metrics/node
+ */
 // File formats that the metrics CLI reads in Node (image files, CIFAR-10 binary batches).
 
 export { type CliIo, type CliStream, runMetricsCli, UsageError, WEIGHTS_ENV } from '../cli/run-cli.js';

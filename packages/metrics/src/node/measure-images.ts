@@ -21,8 +21,9 @@ export interface MeasureImagesOptions {
 
 /** What {@link measureImages} measured. */
 export interface ImageMeasurements {
+  /** Number of images measured, $N$. */
   count: number;
-  /** Mean and covariance (divisor N − 1) of the pool3 features, as pytorch-fid's `calculate_activation_statistics`. */
+  /** Mean `[2048]` and covariance `[2048, 2048]` (divisor $N - 1$) of the pool3 features, as pytorch-fid's `calculate_activation_statistics`. */
   statistics: FidStatistics;
   /** `[N, 2048]` pool3 features, row-major (with `keepFeatures`). */
   features?: Float32Array;
