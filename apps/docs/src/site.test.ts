@@ -1,6 +1,7 @@
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,17 @@ import { DOCUMENTED_ENTRY_POINTS } from './packages.js';
 
 const missing = chromiumMissingReason();
 if (missing) console.warn(`site.test.ts: the browser checks of the docs site are SKIPPED: ${missing}`);
+
+/** Every `.html` file below `dir`. */
+async function htmlFiles(dir: string): Promise<string[]> {
+  const files: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) files.push(...(await htmlFiles(path)));
+    else if (entry.name.endsWith('.html')) files.push(path);
+  }
+  return files;
+}
 
 /** Screenshots of every visited page, for a person to look at (gitignored). */
 const SCREENSHOTS = join(DOCS_DIR, 'screenshots');
@@ -60,6 +72,27 @@ describe('the built site', () => {
       expect(index).toContain('assets/custom.css');
       // No page points at the external icon sprite, which file:// refuses.
       expect(index).not.toMatch(/icons\.svg#/);
+    });
+
+    it('has no relative link or resource on any page that points at a missing file', async () => {
+      const pages = await htmlFiles(outDir);
+      expect(pages.length).toBeGreaterThan(200);
+      const broken: string[] = [];
+      let checked = 0;
+      for (const file of pages) {
+        const html = await readFile(file, 'utf8');
+        for (const match of html.matchAll(/\s(?:href|src)="([^"#?]+)[^"]*"/g)) {
+          const target = match[1] as string;
+          // Absolute URLs (https:, data:, mailto:) are not files of the site.
+          if (/^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith('//')) continue;
+          checked++;
+          if (!existsSync(resolve(dirname(file), decodeURIComponent(target)))) {
+            broken.push(`${relative(outDir, file)} → ${target}`);
+          }
+        }
+      }
+      expect(checked).toBeGreaterThan(1000);
+      expect(broken).toEqual([]);
     });
   });
 
