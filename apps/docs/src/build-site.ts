@@ -8,6 +8,7 @@ import {
   JSX,
   Logger,
   type LogLevel,
+  PageEvent,
   RendererEvent,
   TSConfigReader,
   TypeDocReader,
@@ -155,39 +156,38 @@ export async function buildSite(options: BuildSiteOptions = {}): Promise<BuiltSi
   );
   const logger = new CollectingLogger(log);
   app.logger = logger;
-  let livePage = '';
   // The live page is the guide whose markdown holds the live element; only that page loads the live script.
-  const isLivePage = (context: { page: { model: unknown } }): boolean => {
-    const model = context.page.model as { isDocument?: () => boolean; content?: { text: string }[] };
-    const live =
-      !!model.isDocument?.() &&
-      !!model.content?.some((part) => part.text.includes(`id="${LIVE_ELEMENT_ID}"`));
-    if (live) livePage = join(outDir, (context as unknown as { page: { url: string } }).page.url);
-    return live;
+  const isLivePage = (model: unknown): boolean => {
+    const m = model as { isDocument?: () => boolean; content?: { text: string }[] };
+    return !!m.isDocument?.() && !!m.content?.some((part) => part.text.includes(`id="${LIVE_ELEMENT_ID}"`));
   };
-  const written: { url: string; name: string; kind: 'document' | 'module' | 'other' }[] = [];
-  app.renderer.on(RendererEvent.END, (event: RendererEvent) => {
-    for (const page of event.pages) {
-      const model = page.model as {
-        name: string;
-        isDocument?: () => boolean;
-        isDeclaration?: () => boolean;
-        kind?: number;
-      };
-      const kind = model.isDocument?.() ? 'document' : page.url.startsWith('modules/') ? 'module' : 'other';
-      written.push({ url: page.url, name: model.name, kind });
-    }
-  });
   app.renderer.hooks.on('head.end', (context) =>
-    isLivePage(context)
+    isLivePage(context.page.model)
       ? JSX.createElement('link', { rel: 'stylesheet', href: context.relativeURL(LIVE_STYLESHEET, true) })
       : JSX.createElement(JSX.Fragment, null),
   );
   app.renderer.hooks.on('body.end', (context) =>
-    isLivePage(context)
+    isLivePage(context.page.model)
       ? JSX.createElement('script', { src: context.relativeURL(LIVE_SCRIPT, true) })
       : JSX.createElement(JSX.Fragment, null),
   );
+  // typedoc's pages point at `assets/icons.svg#…` and also inline the same symbols with `assets/icons.js`. From
+  // file:// Chromium refuses the external sprite (one console error per icon), so each page uses the inlined ones.
+  app.renderer.on(PageEvent.END, (page: PageEvent) => {
+    page.contents = page.contents?.replace(/href="(?:\.\.\/)*assets\/icons\.svg#/g, 'href="#');
+  });
+  const packagePages: BuiltSite['packages'] = {};
+  const guidePages: BuiltSite['guides'] = {};
+  let livePage = '';
+  app.renderer.on(RendererEvent.END, (event: RendererEvent) => {
+    for (const page of event.pages) {
+      const file = join(outDir, page.url);
+      const model = page.model as { name: string; isDocument?: () => boolean };
+      if (model.isDocument?.()) guidePages[model.name] = file;
+      else if (page.url.startsWith('modules/')) packagePages[model.name] = file;
+      if (isLivePage(model)) livePage = file;
+    }
+  });
 
   const project = await app.convert();
   if (!project)
@@ -196,7 +196,6 @@ export async function buildSite(options: BuildSiteOptions = {}): Promise<BuiltSi
   // The pages are written even when validation failed, so that they can be looked at; the build still fails.
   await app.generateDocs(project, outDir);
   await rm(dirname(customCss), { recursive: true, force: true });
-  await useInlineIcons(outDir);
 
   // KaTeX's stylesheet is assets/custom.css; its fonts are referenced as fonts/… relative to it.
   await cp(join(katexDir, 'dist', 'fonts'), join(outDir, 'assets', 'fonts'), { recursive: true });
@@ -208,12 +207,6 @@ export async function buildSite(options: BuildSiteOptions = {}): Promise<BuiltSi
     );
   }
 
-  const pages: BuiltSite['packages'] = {};
-  const guidePages: BuiltSite['guides'] = {};
-  for (const page of written) {
-    if (page.kind === 'module') pages[page.name] = join(outDir, page.url);
-    if (page.kind === 'document') guidePages[page.name] = join(outDir, page.url);
-  }
   log('info', `docs: site written to ${outDir} (open ${join(outDir, 'index.html')})`);
   return {
     outDir,
@@ -221,7 +214,7 @@ export async function buildSite(options: BuildSiteOptions = {}): Promise<BuiltSi
     indexHtml: join(outDir, 'index.html'),
     liveHtml: livePage,
     guides: guidePages,
-    packages: pages,
+    packages: packagePages,
   };
 }
 
@@ -233,24 +226,4 @@ async function writeSiteCss(katexDir: string): Promise<string> {
   const file = join(dir, 'custom.css');
   await writeFile(file, `${katexCss}\n${own}`);
   return file;
-}
-
-/**
- * typedoc's pages point at `assets/icons.svg#…` and then inline the same symbols with `assets/icons.js`. From
- * `file://` Chromium refuses the external sprite (one console error per icon), so the pages are rewritten to use the
- * inlined symbols only.
- */
-async function useInlineIcons(outDir: string): Promise<void> {
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(path);
-      else if (entry.name.endsWith('.html')) {
-        const html = await readFile(path, 'utf8');
-        const fixed = html.replace(/href="(?:\.\.\/)*assets\/icons\.svg#/g, 'href="#');
-        if (fixed !== html) await writeFile(path, fixed);
-      }
-    }
-  };
-  await walk(outDir);
 }

@@ -1,9 +1,12 @@
 import {
   MODEL_INPUT_ALIASES,
   type ModelTensorInfo,
+  resolveTimeFormat,
   type TimeDtype,
   type TimeInputKind,
+  type TimeShape,
   timeInputFunction,
+  timeInputShape,
 } from '@sbm/samplers';
 import { describeValue, type MarginalCoefficients, SbmArgumentError } from '@sbm/sde';
 import * as tf from '@tensorflow/tfjs-core';
@@ -61,7 +64,7 @@ export interface ClassifierAdapterOptions {
    * Shape of the time input: `[B]` (`'vector'`), `[B, 1]` (`'column'`) or `[]` (`'scalar'`); default from
    * the rank of the declared time input, else vector.
    */
-  timeShape?: 'vector' | 'column' | 'scalar';
+  timeShape?: TimeShape;
   /** Names of the model inputs taking `x` and `t`; default recognized from the input names, else `[x, t]`. */
   inputNames?: {
     /** Name of the input that takes the noisy sample `x [B, ...]` (a signature key, node name or Keras input name). */
@@ -178,7 +181,7 @@ export class ClassifierAdapter {
   readonly #call: (x: tf.Tensor, time: tf.Tensor) => unknown;
   readonly #time: (t: number) => number;
   readonly #timeDtype: TimeDtype;
-  readonly #timeShape: 'vector' | 'column' | 'scalar';
+  readonly #timeShape: TimeShape;
   /** Label tensors already checked (tensors are immutable, so a check holds for the tensor's lifetime). */
   readonly #checkedLabels = new WeakSet<tf.Tensor>();
 
@@ -244,29 +247,12 @@ export class ClassifierAdapter {
     const timeInput = options.timeInput ?? 'continuous';
     this.#time = timeInputFunction(timeInput, sde, options.numTrainSteps);
 
-    const rank = declared?.rank;
-    const timeShape = options.timeShape ?? (rank === 0 ? 'scalar' : rank === 2 ? 'column' : 'vector');
-    if (timeShape !== 'vector' && timeShape !== 'column' && timeShape !== 'scalar') {
-      throw new SbmArgumentError(
-        'options.timeShape',
-        `expected 'vector', 'column' or 'scalar', got ${describeValue(timeShape)}`,
-      );
-    }
+    const { shape: timeShape, dtype: timeDtype } = resolveTimeFormat(
+      options,
+      declared,
+      `the time input of the ${label} model`,
+    );
     this.#timeShape = timeShape;
-    const declaredDtype = declared?.dtype;
-    const timeDtype = options.timeDtype ?? declaredDtype ?? 'float32';
-    if (timeDtype !== 'float32' && timeDtype !== 'int32') {
-      throw new SbmArgumentError(
-        'options.timeDtype',
-        `expected 'float32' or 'int32', got ${describeValue(timeDtype)}`,
-      );
-    }
-    if (declaredDtype !== undefined && declaredDtype !== timeDtype) {
-      throw new SbmArgumentError(
-        'options.timeDtype',
-        `the time input of the ${label} model is declared ${declaredDtype}, got '${timeDtype}'`,
-      );
-    }
     if (timeDtype === 'int32' && timeInput === 'sigma') {
       throw new SbmArgumentError(
         'options.timeInput',
@@ -434,8 +420,7 @@ export class ClassifierAdapter {
   }
 
   #timeTensor(t: number, B: number): tf.Tensor {
-    const shape = this.#timeShape === 'scalar' ? [] : this.#timeShape === 'column' ? [B, 1] : [B];
-    return tf.fill(shape, this.timeValue(t), this.#timeDtype);
+    return tf.fill(timeInputShape(this.#timeShape, B), this.timeValue(t), this.#timeDtype);
   }
 
   /** Calls the classifier; returns float32 logits `[B, K]`, or a description of what is wrong. */

@@ -31,6 +31,7 @@ export {
   type ModelOutput,
   type TimeDtype,
   type TimeInputKind,
+  type TimeShape,
   wrapModel,
 } from './model-adapter.js';
 export { MODEL_INPUT_ALIASES, type ModelInputNames, type ModelTensorInfo } from './model-inputs.js';
@@ -55,7 +56,12 @@ export { SbmSamplingError } from './sampling-error.js';
 export type { SampleResult, SamplerBaseOptions, StepCallbackInfo } from './sampling-run.js';
 export type { StepInfo, StepOutput } from './stepper.js';
 export type { LogSNRMarginals, TimeGridOptions } from './time-grid.js';
-export { timeInputFunction } from './time-input-function.js';
+export {
+  resolveTimeFormat,
+  type TimeFormat,
+  timeInputFunction,
+  timeInputShape,
+} from './time-input-function.js';
 export {
   disposeUniPCState,
   type UniPCSampleOptions,

@@ -22,7 +22,7 @@ import {
   shapeFits,
   toChannelsFirst,
 } from './model-inputs.js';
-import { timeInputFunction } from './time-input-function.js';
+import { resolveTimeFormat, timeInputFunction, timeInputShape } from './time-input-function.js';
 
 /**
  * What a model may return: one tensor (the prediction, the shape of `x [B, ...]`), several tensors (an
@@ -93,6 +93,12 @@ export type TimeInputKind = 'continuous' | 'index' | 'sigma' | ((t: number) => n
 export type TimeDtype = 'float32' | 'int32';
 
 /**
+ * Shape of the time input for a batch of `B`: `[B]` (`'vector'`), `[B, 1]` (`'column'`) or `[]` (`'scalar'`, one
+ * time for the whole batch).
+ */
+export type TimeShape = 'vector' | 'column' | 'scalar';
+
+/**
  * Memory layout of the model's image input and output: `'NHWC'` (tfjs, the samplers; `x [B, H, W, C]`) or
  * `'NCHW'` (PyTorch → ONNX → TF conversions; the model gets `[B, C, H, W]` and its output is transposed
  * back). Any rank works: the last axis of `x [B, ...spatial, C]` becomes axis 1.
@@ -116,7 +122,7 @@ export interface ModelAdapterOptions {
    * Shape of the time input: `[B]` (`'vector'`), `[B, 1]` (`'column'`) or `[]` (`'scalar'`, one time for the
    * batch); default from the rank of the model's time input, else vector.
    */
-  timeShape?: 'vector' | 'column' | 'scalar';
+  timeShape?: TimeShape;
   /** Dtype of the time input; default the model's declared time dtype (`inputs[i].dtype`), else float32. */
   timeDtype?: TimeDtype;
   /** Names of the model inputs taking `x`, `t` and `labels`; default recognized from the input names. */
@@ -166,7 +172,7 @@ export class ModelAdapter {
   readonly prediction: Parameterization;
   readonly #call: (inputs: tf.Tensor[]) => CallResult;
   readonly #time: (t: number) => number;
-  readonly #timeShape: 'vector' | 'column' | 'scalar';
+  readonly #timeShape: TimeShape;
   readonly #timeDtype: TimeDtype;
   readonly #channelsFirst: boolean;
   readonly #inputScaling: ((t: number) => number) | undefined;
@@ -301,15 +307,6 @@ export class ModelAdapter {
     const timeLabel = timeInfo
       ? `the time input '${timeInfo.key ?? plan.t}' of ${this.name}`
       : 'the time input';
-    const rank = timeInfo?.shape?.length;
-    const timeShape = options.timeShape ?? (rank === 0 ? 'scalar' : rank === 2 ? 'column' : 'vector');
-    if (timeShape !== 'vector' && timeShape !== 'column' && timeShape !== 'scalar') {
-      throw new SbmArgumentError(
-        'options.timeShape',
-        `expected 'vector', 'column' or 'scalar', got ${describeValue(timeShape)}`,
-      );
-    }
-    this.#timeShape = timeShape;
     const declaredDtype = timeInfo?.dtype;
     if (declaredDtype !== undefined && declaredDtype !== 'float32' && declaredDtype !== 'int32') {
       throw new SbmArgumentError(
@@ -317,19 +314,12 @@ export class ModelAdapter {
         `${timeLabel} has dtype ${declaredDtype}; expected float32 or int32 (set options.inputNames if it is not the time)`,
       );
     }
-    const timeDtype = options.timeDtype ?? declaredDtype ?? 'float32';
-    if (timeDtype !== 'float32' && timeDtype !== 'int32') {
-      throw new SbmArgumentError(
-        'options.timeDtype',
-        `expected 'float32' or 'int32', got ${describeValue(timeDtype)}`,
-      );
-    }
-    if (declaredDtype !== undefined && timeDtype !== declaredDtype) {
-      throw new SbmArgumentError(
-        'options.timeDtype',
-        `${timeLabel} is declared ${declaredDtype}, got '${timeDtype}'`,
-      );
-    }
+    const { shape: timeShape, dtype: timeDtype } = resolveTimeFormat(
+      options,
+      { rank: timeInfo?.shape?.length, dtype: declaredDtype },
+      timeLabel,
+    );
+    this.#timeShape = timeShape;
     if (timeDtype === 'int32') checkIntegerTimes(timeInput, this.#time, sde.T, timeLabel);
     this.#timeDtype = timeDtype;
 
@@ -444,7 +434,7 @@ export class ModelAdapter {
         );
       }
     }
-    const timeShape = this.#timeShape === 'scalar' ? [] : this.#timeShape === 'column' ? [B, 1] : [B];
+    const timeShape = timeInputShape(this.#timeShape, B);
     const timeInfo = declared?.[plan.t];
     if (timeInfo?.shape !== undefined && !shapeFits(timeInfo.shape, timeShape)) {
       throw new SbmArgumentError(

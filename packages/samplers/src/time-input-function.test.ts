@@ -1,6 +1,6 @@
 import { SbmArgumentError, VESDE, VPSDE } from '@sbm/sde';
 import { describe, expect, it } from 'vitest';
-import { timeInputFunction } from './time-input-function.js';
+import { resolveTimeFormat, timeInputFunction, timeInputShape } from './time-input-function.js';
 
 describe('timeInputFunction', () => {
   const vp = new VPSDE({ N: 1000 });
@@ -23,5 +23,34 @@ describe('timeInputFunction', () => {
     expect(() => timeInputFunction('seconds' as never, vp)).toThrow(
       /options.timeInput: expected 'continuous'/,
     );
+  });
+});
+
+describe('resolveTimeFormat and timeInputShape', () => {
+  it('defaults the shape to the declared rank and the dtype to the declared dtype, else vector float32', () => {
+    expect(resolveTimeFormat({}, undefined, 't')).toEqual({ shape: 'vector', dtype: 'float32' });
+    expect(resolveTimeFormat({}, { rank: 0, dtype: 'int32' }, 't')).toEqual({
+      shape: 'scalar',
+      dtype: 'int32',
+    });
+    expect(resolveTimeFormat({}, { rank: 2 }, 't')).toEqual({ shape: 'column', dtype: 'float32' });
+    expect(resolveTimeFormat({}, { rank: 1 }, 't')).toEqual({ shape: 'vector', dtype: 'float32' });
+    // Requested values win over an undeclared time input.
+    expect(resolveTimeFormat({ timeShape: 'scalar', timeDtype: 'int32' }, { rank: 1 }, 't')).toEqual({
+      shape: 'scalar',
+      dtype: 'int32',
+    });
+    expect(timeInputShape('vector', 5)).toEqual([5]);
+    expect(timeInputShape('column', 5)).toEqual([5, 1]);
+    expect(timeInputShape('scalar', 5)).toEqual([]);
+  });
+
+  it('names the option that is wrong, and the input whose declared dtype differs', () => {
+    const bad = (o: object) => () => resolveTimeFormat(o as never, undefined, 't');
+    expect(bad({ timeShape: 'row' })).toThrow(/^options\.timeShape: expected 'vector', 'column' or 'scalar'/);
+    expect(bad({ timeDtype: 'float64' })).toThrow(/^options\.timeDtype: expected 'float32' or 'int32'/);
+    expect(() =>
+      resolveTimeFormat({ timeDtype: 'float32' }, { dtype: 'int32' }, "the time input 't' of m"),
+    ).toThrow("options.timeDtype: the time input 't' of m is declared int32, got 'float32'");
   });
 });
